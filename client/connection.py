@@ -1,0 +1,117 @@
+"""Reaching the Flow: one started here from flow.yml (the embedded default), or a running one.
+
+A local Flow reads the images from disk itself, so the client sends paths; a remote Flow may
+not share our disk, so the client sends the encoded bytes (never decoded pixels, which are an
+order of magnitude slower over gRPC).
+"""
+import os
+import sys
+import warnings
+from contextlib import contextmanager, redirect_stdout
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence
+
+import yaml
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLOW_YML = os.path.join(REPOSITORY, 'flow.yml')
+DEFAULT_WORKSPACE = 'workspace'
+DEFAULT_PORTS = (54321, 54322)  # gRPC, HTTP: the same as flow.yml
+
+
+def quiet_third_party_warnings() -> None:
+    """docarray's tensors trip pydantic's serializer warnings on every request; they are noise."""
+    warnings.filterwarnings('ignore', module='pydantic')
+    warnings.filterwarnings('ignore', category=UserWarning, module='jina')
+    warnings.filterwarnings('ignore', category=DeprecationWarning)
+
+
+def flow_config(workspace: str, host: str = '127.0.0.1', ports: Optional[Sequence[int]] = None,
+                protocols: Sequence[str] = ('grpc', 'http'), allowed_roots: Sequence[str] = (),
+                ) -> dict:
+    """flow.yml with this run's workspace, address and readable folders filled in.
+
+    ports=None lets Jina pick free ones (a local run must not collide with a running server).
+    """
+    with open(FLOW_YML) as file:
+        config = yaml.safe_load(file)
+    settings = config.setdefault('with', {})
+    settings['protocol'] = list(protocols)
+    settings['host'] = host
+    if ports is None:
+        settings.pop('port', None)
+    else:
+        settings['port'] = list(ports)
+    for executor in config['executors']:
+        executor['uses'] = os.path.join(REPOSITORY, executor['uses'])  # any working directory
+        if executor['name'] == 'indexer':
+            executor['workspace'] = os.path.abspath(workspace)
+        if executor['name'] == 'hasher':
+            executor.setdefault('uses_with', {})['allowed_roots'] = [os.path.abspath(p) for p in allowed_roots]
+    return config
+
+
+def load_flow(config: dict):
+    quiet_third_party_warnings()
+    if REPOSITORY not in sys.path:  # the executors' py_modules are imported by module name
+        sys.path.insert(0, REPOSITORY)
+    from jina import Flow
+    return Flow.load_config(config, extra_search_paths=[REPOSITORY])
+
+
+class Connection:
+    """Sends documents to a Flow in batches and hands each batch's answer to a callback."""
+
+    def __init__(self, client, remote: bool):
+        self.client = client
+        self.remote = remote
+
+    def post(self, endpoint: str, docs: Iterable, parameters: Optional[dict] = None, batch_size: int = 32,
+             on_batch: Optional[Callable[[List, Optional[str]], None]] = None) -> None:
+        """on_batch(docs, error) is called per answered batch; error is the server's message if it failed."""
+        from docarray import DocList
+        from executors.documents import ImageDoc
+
+        def done(response):
+            if on_batch:
+                response.document_array_cls = DocList[ImageDoc]
+                on_batch(list(response.docs), None)
+
+        def failed(response):
+            if on_batch:
+                response.document_array_cls = DocList[ImageDoc]
+                status = response.header.status
+                on_batch(list(response.docs), status.description or 'the server failed this batch')
+
+        self.client.post(endpoint, inputs=docs, parameters=parameters or {}, request_size=batch_size,
+                         on_done=done, on_error=failed, return_type=DocList[ImageDoc],
+                         continue_on_error=True)
+
+    def call(self, endpoint: str, parameters: Optional[dict] = None) -> dict:
+        """An endpoint that answers with a summary (/status, /delete, /clear): the indexer's dict."""
+        from docarray import DocList
+        from executors.documents import ImageDoc
+        responses = self.client.post(endpoint, inputs=DocList[ImageDoc](), parameters=parameters or {},
+                                     return_responses=True)
+        results = responses[0].parameters.get('__results__', {})
+        return next(iter(results.values()), {})
+
+
+@contextmanager
+def connect(workspace: str = DEFAULT_WORKSPACE, host: Optional[str] = None) -> Iterator[Connection]:
+    """A Connection to the Flow at `host` (grpc://HOST:PORT, http://HOST:PORT or HOST:PORT),
+    or to a Flow started here on `workspace` and stopped on exit."""
+    quiet_third_party_warnings()
+    os.environ.setdefault('JINA_LOG_LEVEL', 'ERROR')  # start-up chatter would bury our own output
+    if host:
+        from jina import Client
+        address = host if '://' in host else f'grpc://{host}'
+        yield Connection(Client(host=address), remote=True)
+        return
+    # The command line's own user may hash any file they can read.
+    flow = load_flow(flow_config(workspace, protocols=('grpc',), allowed_roots=[os.sep]))
+    with open(os.devnull, 'w') as devnull, redirect_stdout(devnull):  # Jina prints a banner on stdout
+        flow.start()
+    try:
+        yield Connection(flow, remote=False)
+    finally:
+        flow.close()

@@ -1,0 +1,128 @@
+"""The index and search jobs: files in, documents through the Flow, a tally and results out."""
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import List, Tuple
+
+from client.connection import Connection
+from client.output import QueryResult
+from executors.documents import ImageDoc
+from executors.parameters import default_threshold
+
+
+class Progress:
+    """A one-line progress report on stderr: redrawn on a terminal, a line every 10% otherwise."""
+
+    def __init__(self, verb: str, total: int, stream=sys.stderr):
+        self.verb, self.total, self.stream = verb, total, stream
+        self.done = 0
+        self.started = time.monotonic()
+        self._next_line = 0.1
+        self._live = stream.isatty()
+
+    @property
+    def rate(self) -> float:
+        return self.done / max(time.monotonic() - self.started, 1e-9)
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        text = f'{self.verb} {self.done}/{self.total} images ({self.rate:.1f}/s)'
+        if self._live:
+            self.stream.write('\r' + text + (' ' * 8) + ('\n' if self.done >= self.total else ''))
+        elif self.total and self.done / self.total >= self._next_line:
+            self.stream.write(text + '\n')
+            self._next_line = min(1.0, self.done / self.total + 0.1)
+        self.stream.flush()
+
+
+def document_for(path: str, remote: bool) -> ImageDoc:
+    """The file's absolute path for a local Flow; for a remote one, its encoded bytes (raises OSError)."""
+    uri = os.path.abspath(path)
+    if not remote:
+        return ImageDoc(uri=uri)
+    with open(path, 'rb') as file:
+        return ImageDoc(uri=uri, blob=file.read(), mtime=os.fstat(file.fileno()).st_mtime)
+
+
+@dataclass
+class IndexTally:
+    indexed: int = 0
+    updated: int = 0
+    errors: List[Tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        done = self.indexed + self.updated
+        return (f'indexed {self.indexed} new, {self.updated} updated, {len(self.errors)} failed '
+                f'({done} images in {self.seconds:.1f} s, {done / max(self.seconds, 1e-9):.1f} images/s)')
+
+
+def send_files(connection: Connection, endpoint: str, files: List[str], parameters: dict, batch_size: int,
+               on_doc, on_failure, verb: str) -> None:
+    """Send every file through the Flow: on_doc(path, doc) per answer, on_failure(path, reason) per error."""
+    progress = Progress(verb, len(files))
+    paths_by_id = {}
+
+    def docs():
+        for path in files:
+            try:
+                doc = document_for(path, connection.remote)
+            except OSError as error:
+                on_failure(path, f'cannot read: {error.strerror or error}')
+                progress.advance(1)
+                continue
+            paths_by_id[doc.id] = path
+            yield doc
+
+    def answered(docs, error):
+        for doc in docs:
+            path = paths_by_id.pop(doc.id, doc.uri)
+            if error:
+                on_failure(path, f'server error: {error}')
+            else:
+                on_doc(path, doc)
+        progress.advance(len(docs))
+
+    connection.post(endpoint, docs(), parameters, batch_size, answered)
+    for path in paths_by_id.values():  # sent but never answered (the connection broke)
+        on_failure(path, 'no answer from the server')
+
+
+def index_files(connection: Connection, files: List[str], parameters: dict, batch_size: int = 32) -> IndexTally:
+    tally = IndexTally()
+    started = time.monotonic()
+
+    def on_doc(path: str, doc: ImageDoc) -> None:
+        if doc.error:
+            tally.errors.append((path, doc.error))
+        elif doc.status == 'updated':
+            tally.updated += 1
+        else:
+            tally.indexed += 1
+
+    send_files(connection, '/index', files, parameters, batch_size,
+               on_doc, lambda path, reason: tally.errors.append((path, reason)), 'indexing')
+    tally.seconds = time.monotonic() - started
+    return tally
+
+
+def search_files(connection: Connection, files: List[str], parameters: dict,
+                 batch_size: int = 32) -> List[QueryResult]:
+    """One QueryResult per file, in the order of `files`."""
+    results = {}
+    hash_type = parameters.get('hash_type', 'phash')
+
+    def on_doc(path: str, doc: ImageDoc) -> None:
+        if doc.error:
+            results[path] = QueryResult(path, error=doc.error)
+            return
+        threshold = parameters.get('threshold', default_threshold(hash_type, doc.hash_size ** 2))
+        results[path] = QueryResult(path, [{'uri': m.uri, 'id': m.id, 'distance': m.distance}
+                                           for m in doc.matches], threshold=threshold)
+
+    def on_failure(path: str, reason: str) -> None:
+        results[path] = QueryResult(path, error=reason)
+
+    send_files(connection, '/search', files, parameters, batch_size, on_doc, on_failure, 'searching')
+    return [results.get(path) or QueryResult(path, error='no answer from the server') for path in files]

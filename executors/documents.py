@@ -1,0 +1,46 @@
+"""Document types exchanged by the clients, the ImageHasher and the SimpleIndexer.
+
+One schema serves every endpoint so that gRPC clients, the HTTP gateway and both executors
+agree on field names. Over HTTP (JSON), `blob` is the base64 text of the encoded image.
+"""
+from typing import List, Optional
+
+from docarray import BaseDoc
+from docarray.typing import NdArray
+
+HASH_TYPES = ('ahash', 'phash', 'dhash', 'whash')
+
+
+class Match(BaseDoc):
+    """One indexed image found near a query; `distance` is the Hamming distance in bits."""
+
+    uri: Optional[str] = None
+    distance: int = 0
+
+
+class ImageDoc(BaseDoc):
+    # Input: one of these three. A client that shares the server's disk sends `uri` alone;
+    # any other client sends `blob` (and may keep `uri` as a label, which is then not read).
+    uri: Optional[str] = None
+    blob: Optional[bytes] = None
+    tensor: Optional[NdArray] = None  # decoded pixels: accepted, but slow over the wire
+    mtime: Optional[float] = None  # file modification time, when the client knows it
+
+    # Filled by the ImageHasher.
+    embedding: Optional[NdArray] = None  # bits of the primary hash as 0/1 values
+    ahash: Optional[str] = None  # hex, the same text as str(imagehash.average_hash(...))
+    phash: Optional[str] = None
+    dhash: Optional[str] = None
+    whash: Optional[str] = None
+    hash_size: Optional[int] = None  # 8 -> 64-bit hashes, 16 -> 256-bit
+    digest: Optional[str] = None  # sha256 of the encoded bytes: finds exact duplicates
+    width: Optional[int] = None
+    height: Optional[int] = None
+    byte_size: Optional[int] = None
+    error: Optional[str] = None  # why this image could not be used; the rest go on
+
+    # Filled by the SimpleIndexer.
+    status: Optional[str] = None  # /index: 'indexed' (new entry) or 'updated' (same image again)
+    # /search: by distance, then id. Not Optional: docarray 0.41 cannot rebuild an Optional
+    # nested list in the gateway (the anyOf keeps a dangling $ref), so an empty list it is.
+    matches: List[Match] = []

@@ -1,0 +1,3 @@
+from executors.image_hasher.executor import ImageHasher
+
+__all__ = ['ImageHasher']

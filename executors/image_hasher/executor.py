@@ -1,0 +1,124 @@
+"""ImageHasher: turns image documents into perceptual hashes (the hash embedding).
+
+The endpoints only adapt documents; the pixel work is in decode.py and hashes.py.
+"""
+import os
+from typing import Optional, Sequence
+
+from docarray import DocList
+from jina import Executor, requests
+
+from executors import parameters as params
+from executors.documents import HASH_TYPES, ImageDoc
+from executors.image_hasher.decode import (
+    DEFAULT_MAX_PIXELS,
+    ImageError,
+    blob_bytes,
+    image_from_array,
+    open_image,
+    sha256_digest,
+    to_grey,
+)
+from executors.image_hasher.hashes import bits_to_hex, compute_hashes
+
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+
+class PathPolicy:
+    """Which local paths the hasher may read for a document's `uri`.
+
+    A server must not read arbitrary files for remote clients, so paths are read only below
+    the allowed roots, after resolving `..` and symbolic links. The local command line allows
+    `/`: its user may hash anything they can read.
+    """
+
+    def __init__(self, allowed_roots: Sequence[str]):
+        self.roots = [os.path.realpath(root) for root in allowed_roots]
+
+    def read(self, uri: str) -> tuple:
+        """The bytes of the file named by uri and its modification time."""
+        path = uri[len('file://'):] if uri.startswith('file://') else uri
+        if '://' in path:
+            raise ImageError(f'only local file paths can be read, not {uri!r}; send the image bytes in blob')
+        if not self.roots:
+            raise ImageError('this server does not read paths; send the image bytes in blob '
+                             '(or start the server with --allow-root DIR)')
+        real = os.path.realpath(path)
+        if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self.roots):
+            raise ImageError(f'{path} is outside the folders this server may read')
+        try:
+            stat = os.stat(real)
+            if not os.path.isfile(real):
+                raise ImageError(f'{path} is not a file')
+            if stat.st_size > MAX_FILE_BYTES:
+                raise ImageError(f'{path} is {stat.st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,}')
+            with open(real, 'rb') as file:
+                return file.read(), stat.st_mtime
+        except OSError as error:
+            raise ImageError(f'cannot read {path}: {error.strerror or error}') from None
+
+
+def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths: PathPolicy,
+                  max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Fill doc's hashes, digest, size and embedding in place, or its `error`."""
+    try:
+        if doc.blob is not None:
+            data = blob_bytes(doc.blob)
+            image = open_image(data, max_pixels)
+        elif doc.tensor is not None:
+            image = image_from_array(doc.tensor)
+            data = image.tobytes()
+        elif doc.uri:
+            data, doc.mtime = paths.read(doc.uri)
+            image = open_image(data, max_pixels)
+        else:
+            raise ImageError('no image: the document has no uri, blob or tensor')
+        bits = compute_hashes(to_grey(image), hash_types, hash_size)
+    except ImageError as error:
+        doc.error = str(error)
+        return
+    except Exception as error:  # a decoder bug on one file must not fail the whole request
+        doc.error = f'could not hash this image ({type(error).__name__}: {error})'
+        return
+    for name, value in bits.items():
+        setattr(doc, name, bits_to_hex(value))
+    doc.embedding = bits[primary].ravel().astype('uint8')
+    doc.hash_size = hash_size
+    doc.digest = sha256_digest(data)
+    doc.width, doc.height = image.size
+    doc.byte_size = len(data)
+    doc.blob = None  # the bytes have done their job; do not carry them to the indexer
+    doc.tensor = None
+
+
+class ImageHasher(Executor):
+    """Computes aHash, pHash, dHash and wHash for /index and /search documents.
+
+    Request parameters override the configuration: `hash_type` (the primary hash, whose bits
+    become the embedding), `hash_types` (which hashes to compute), `hash_size` (8 = 64 bits).
+    """
+
+    def __init__(self, hash_types: Sequence[str] = HASH_TYPES, hash_size: int = 8,
+                 hash_type: str = 'phash', allowed_roots: Sequence[str] = (),
+                 max_pixels: int = DEFAULT_MAX_PIXELS, **kwargs):
+        super().__init__(**kwargs)
+        self.hash_types = params.hash_types({}, hash_types)
+        self.hash_size = params.whole_number({}, 'hash_size', hash_size, 2, 32)
+        self.hash_type = params.hash_type({}, hash_type)
+        self.paths = PathPolicy(allowed_roots)
+        self.max_pixels = max_pixels
+
+    @requests(on=['/index', '/search'])
+    def hash(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        parameters = parameters or {}
+        primary = params.hash_type(parameters, self.hash_type)
+        hash_types = params.hash_types(parameters, self.hash_types)
+        if primary not in hash_types:
+            hash_types += (primary,)
+        hash_size = params.whole_number(parameters, 'hash_size', self.hash_size, 2, 32)
+        if 'whash' in hash_types and hash_size & (hash_size - 1):
+            raise ValueError(f'whash needs a power-of-two hash_size (4, 8, 16, 32), not {hash_size}')
+        for doc in docs:
+            hash_document(doc, hash_types, hash_size, primary, self.paths, self.max_pixels)
+        return docs
+

@@ -1,0 +1,89 @@
+"""The four perceptual hashes, computed from a greyscale PIL image.
+
+Each function follows the ImageHash library (https://github.com/JohannesBuchner/imagehash)
+step for step, so that `bits_to_hex(phash(grey, 8)) == str(imagehash.phash(grey, 8))` for the
+same pixels. The hash is a boolean matrix read row by row; two hashes are compared by the
+number of differing bits (the Hamming distance).
+"""
+import numpy as np
+import pywt
+import scipy.fftpack
+from PIL import Image
+
+RESAMPLE = Image.Resampling.LANCZOS  # ImageHash's ANTIALIAS
+
+
+def average_hash(grey: Image.Image, hash_size: int = 8) -> np.ndarray:
+    """aHash: shrink to hash_size x hash_size, one bit per pixel brighter than the mean.
+
+    Neal Krawetz, "Looks Like It", hackerfactor.com, 2011.
+    """
+    pixels = np.asarray(grey.resize((hash_size, hash_size), RESAMPLE))
+    return pixels > pixels.mean()
+
+
+def perceptual_hash(grey: Image.Image, hash_size: int = 8) -> np.ndarray:
+    """pHash: 2-D DCT of a 4*hash_size square, one bit per low frequency above their median.
+
+    Neal Krawetz, "Looks Like It", 2011; the DCT variant of Zauner, "Implementation and
+    Benchmarking of Perceptual Image Hash Functions", 2010.
+    """
+    side = hash_size * 4
+    pixels = np.asarray(grey.resize((side, side), RESAMPLE))
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
+    low = dct[:hash_size, :hash_size]
+    return low > np.median(low)
+
+
+def difference_hash(grey: Image.Image, hash_size: int = 8) -> np.ndarray:
+    """dHash: shrink to (hash_size+1) x hash_size, one bit per pixel darker than its right neighbour.
+
+    Neal Krawetz, "Kind of Like That", hackerfactor.com, 2013.
+    """
+    pixels = np.asarray(grey.resize((hash_size + 1, hash_size), RESAMPLE))
+    return pixels[:, 1:] > pixels[:, :-1]
+
+
+def wavelet_hash(grey: Image.Image, hash_size: int = 8) -> np.ndarray:
+    """wHash: Haar wavelet low band of a power-of-two square, one bit per coefficient above the median.
+
+    As ImageHash's whash (from the Avito duplicate ads Kaggle competition, 2016): the square
+    is the largest power of two not above the shorter side, and the single lowest (DC)
+    coefficient is removed first so the hash does not depend on overall brightness.
+    """
+    if hash_size & (hash_size - 1):
+        raise ValueError(f'wHash needs a power-of-two hash size, not {hash_size}')
+    scale = max(2 ** int(np.log2(min(grey.size))), hash_size)
+    max_level = int(np.log2(scale))
+    pixels = np.asarray(grey.resize((scale, scale), RESAMPLE)) / 255.0
+    coeffs = list(pywt.wavedec2(pixels, 'haar', level=max_level))
+    coeffs[0] *= 0
+    pixels = pywt.waverec2(coeffs, 'haar')
+    low = pywt.wavedec2(pixels, 'haar', level=max_level - int(np.log2(hash_size)))[0]
+    return low > np.median(low)
+
+
+HASH_FUNCTIONS = {
+    'ahash': average_hash,
+    'phash': perceptual_hash,
+    'dhash': difference_hash,
+    'whash': wavelet_hash,
+}
+
+
+def compute_hashes(grey: Image.Image, hash_types, hash_size: int) -> dict:
+    """Every requested hash of one decoded image, as {hash type: boolean matrix}."""
+    return {name: HASH_FUNCTIONS[name](grey, hash_size) for name in hash_types}
+
+
+def bits_to_hex(bits: np.ndarray) -> str:
+    """Hex text of a hash, most significant bit first: the same text as str(imagehash.ImageHash)."""
+    flat = np.asarray(bits, dtype=bool).ravel()
+    return format(int(''.join('1' if b else '0' for b in flat), 2), f'0{(flat.size + 3) // 4}x')
+
+
+def hex_to_bits(text: str) -> np.ndarray:
+    """The 0/1 values of a hex hash (4 bits per hex digit), as uint8."""
+    nbits = len(text) * 4
+    value = int(text, 16)
+    return np.array([(value >> (nbits - 1 - i)) & 1 for i in range(nbits)], dtype=np.uint8)

@@ -1,0 +1,3 @@
+from executors.simple_indexer.executor import SimpleIndexer
+
+__all__ = ['SimpleIndexer']

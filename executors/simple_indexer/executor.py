@@ -1,0 +1,93 @@
+"""SimpleIndexer: stores hashed image documents and finds the stored images nearest a query.
+
+The endpoints only adapt documents and parameters; the work is in image_index.py.
+"""
+import os
+from typing import Optional
+
+from docarray import DocList
+from jina import Executor, requests
+
+from executors import parameters as params
+from executors.documents import ImageDoc, Match
+from executors.simple_indexer.image_index import ImageIndex
+from executors.simple_indexer.store import ImageRecord
+
+MAX_LIMIT = 10_000
+
+
+def record_of(doc: ImageDoc) -> ImageRecord:
+    hashes = {name: getattr(doc, name) for name in ('ahash', 'phash', 'dhash', 'whash') if getattr(doc, name)}
+    return ImageRecord(uri=doc.uri, digest=doc.digest, hash_size=doc.hash_size, hashes=hashes,
+                       width=doc.width, height=doc.height, byte_size=doc.byte_size, mtime=doc.mtime)
+
+
+def _usable(doc: ImageDoc) -> bool:
+    """Hashed by the ImageHasher and not marked with an error; a doc without either gets one."""
+    if doc.error:
+        return False
+    if not doc.digest or not doc.hash_size:
+        doc.error = 'the document was not hashed: send it through the ImageHasher first'
+        return False
+    return True
+
+
+class SimpleIndexer(Executor):
+    """Persistent Hamming-distance index of image hashes.
+
+    `hash_type` is the hash searched by default; `load_on_start` builds its in-memory index
+    when the executor starts instead of at the first search.
+    """
+
+    def __init__(self, hash_type: str = 'phash', hash_size: int = 8, limit: int = 10,
+                 load_on_start: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.hash_type = params.hash_type({}, hash_type)
+        self.limit = limit
+        self.index = ImageIndex(os.path.join(self.workspace, 'index.db'))
+        if load_on_start:
+            self.index.load(self.hash_type, hash_size)
+
+    def close(self) -> None:
+        self.index.close()
+        super().close()
+
+    @requests(on='/index')
+    def add(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:
+        usable = [doc for doc in docs if _usable(doc)]
+        for doc, is_new in zip(usable, self.index.add([record_of(doc) for doc in usable])):
+            doc.status = 'indexed' if is_new else 'updated'
+        return docs
+
+    @requests(on='/search')
+    def search(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        parameters = parameters or {}
+        hash_type = params.hash_type(parameters, self.hash_type)
+        limit = params.whole_number(parameters, 'limit', self.limit, 1, MAX_LIMIT)
+        for doc in docs:
+            if not _usable(doc):
+                continue
+            query = getattr(doc, hash_type)
+            if not query:
+                doc.error = f'the query has no {hash_type}: it was not computed for this request'
+                continue
+            nbits = doc.hash_size * doc.hash_size
+            threshold = params.threshold(parameters, hash_type, nbits)
+            doc.matches = [Match(id=id_, uri=uri, distance=distance) for id_, uri, distance
+                           in self.index.search(hash_type, query, doc.hash_size, threshold, limit)]
+        return docs
+
+    @requests(on='/delete')
+    def delete(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs):
+        """Remove images named by `parameters` {'ids': [...], 'uris': [...]} or by the docs' uris."""
+        parameters = parameters or {}
+        uris = list(parameters.get('uris') or []) + [doc.uri for doc in docs if doc.uri]
+        return {'deleted': self.index.delete(ids=list(parameters.get('ids') or []), uris=uris)}
+
+    @requests(on='/clear')
+    def clear(self, **kwargs):
+        return {'deleted': self.index.clear()}
+
+    @requests(on='/status')
+    def status(self, **kwargs):
+        return {'workspace': self.workspace, **self.index.status()}

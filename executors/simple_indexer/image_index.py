@@ -1,0 +1,76 @@
+"""The indexer's core, usable without a Flow: durable store plus in-memory Hamming indexes.
+
+SQLite is the truth; the in-memory indexes are rebuilt from it, one per (hash type, hash
+size), the first time that kind of hash is searched, and kept in step with every change after.
+"""
+import threading
+from typing import Dict, List, Optional, Tuple
+
+from executors.simple_indexer.hamming import HammingIndex, pad
+from executors.simple_indexer.store import ImageRecord, ImageStore, hex_to_blob
+
+
+class ImageIndex:
+    def __init__(self, path: str):
+        self.store = ImageStore(path)
+        self._memory: Dict[Tuple[str, int], HammingIndex] = {}
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _loaded(self, hash_type: str, hash_size: int) -> HammingIndex:
+        kind = (hash_type, hash_size)
+        if kind not in self._memory:
+            index = HammingIndex(hash_size * hash_size)
+            rows = list(self.store.hashes(hash_type, hash_size))
+            if rows:
+                index.add([key for key, _ in rows], b''.join(pad(blob, index.words) for _, blob in rows))
+            self._memory[kind] = index
+        return self._memory[kind]
+
+    def load(self, hash_type: str, hash_size: int) -> int:
+        """Build the in-memory index of one kind of hash now rather than at the first search."""
+        with self._lock:
+            return len(self._loaded(hash_type, hash_size))
+
+    def add(self, records: List[ImageRecord]) -> List[bool]:
+        """Store a batch; for each record, True if it is a new image, False if it updated one."""
+        with self._lock:
+            results = self.store.upsert(records)
+            updated = [key for key, is_new in results if not is_new]
+            for (hash_type, hash_size), index in self._memory.items():
+                if updated:
+                    index.remove(updated)
+                fresh = [(key, record.hashes[hash_type]) for (key, _), record in zip(results, records)
+                         if record.hash_size == hash_size and record.hashes.get(hash_type)]
+                if fresh:
+                    index.add([key for key, _ in fresh],
+                              b''.join(pad(hex_to_blob(text), index.words) for _, text in fresh))
+        return [is_new for _, is_new in results]
+
+    def search(self, hash_type: str, hex_hash: str, hash_size: int, threshold: int,
+               limit: int) -> List[Tuple[str, Optional[str], int]]:
+        """(id, uri, distance) of the stored images within `threshold` bits, by distance then id."""
+        with self._lock:
+            index = self._loaded(hash_type, hash_size)
+            keys, distances = index.within(pad(hex_to_blob(hex_hash), index.words), threshold, limit)
+            described = self.store.describe(keys.tolist())
+        hits = sorted((int(distance), *described[key]) for key, distance in zip(keys.tolist(), distances))
+        return [(id_, uri, distance) for distance, id_, uri in hits[:limit]]
+
+    def delete(self, ids=(), uris=()) -> int:
+        with self._lock:
+            keys = self.store.delete(ids=ids, uris=uris)
+            for index in self._memory.values():
+                index.remove(keys)
+        return len(keys)
+
+    def clear(self) -> int:
+        with self._lock:
+            removed = self.store.clear()
+            self._memory.clear()
+        return removed
+
+    def status(self) -> dict:
+        return {'images': self.store.count(), 'hashes': self.store.count_hashes(), 'database': self.store.path}

@@ -1,0 +1,163 @@
+"""The indexer's durable state: one SQLite database in WAL mode.
+
+One row per indexed image with its metadata and its packed hashes (one BLOB column per hash
+type). Each batch is one transaction with synchronous=FULL, so an acknowledged batch survives
+a kill or a power cut, and a crash mid-batch leaves the previous state intact.
+
+An image's identity is its uri; an image sent without a uri is identified by its content
+digest. Indexing the same image again updates its row instead of adding one.
+"""
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator, List, Optional, Tuple
+
+from executors.documents import HASH_TYPES
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS images (
+    key INTEGER PRIMARY KEY,      -- what the in-memory Hamming indexes hold
+    id TEXT NOT NULL UNIQUE,      -- derived from the uri (or the digest): stable across runs
+    uri TEXT,
+    digest TEXT NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    byte_size INTEGER,
+    mtime REAL,
+    indexed_at REAL NOT NULL,
+    hash_size INTEGER NOT NULL,
+    {', '.join(f'{name} BLOB' for name in HASH_TYPES)}
+);
+CREATE INDEX IF NOT EXISTS images_by_digest ON images (digest);
+CREATE INDEX IF NOT EXISTS images_by_uri ON images (uri);
+"""
+
+
+@dataclass
+class ImageRecord:
+    uri: Optional[str]
+    digest: str
+    hash_size: int
+    hashes: dict  # hash type -> hex text
+    width: Optional[int] = None
+    height: Optional[int] = None
+    byte_size: Optional[int] = None
+    mtime: Optional[float] = None
+
+    @property
+    def id(self) -> str:
+        return image_id(self.uri, self.digest)
+
+
+def image_id(uri: Optional[str], digest: str) -> str:
+    identity = f'uri:{uri}' if uri else f'digest:{digest}'
+    return hashlib.sha256(identity.encode()).hexdigest()[:20]
+
+
+def hex_to_blob(text: str) -> bytes:
+    return bytes.fromhex(text if len(text) % 2 == 0 else '0' + text)
+
+
+def blob_to_hex(blob: bytes, nbits: int) -> str:
+    return blob.hex()[-((nbits + 3) // 4):]
+
+
+class ImageStore:
+    def __init__(self, path: str):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute('PRAGMA journal_mode=WAL')
+        self._db.execute('PRAGMA synchronous=FULL')
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def upsert(self, records: List[ImageRecord]) -> List[Tuple[int, bool]]:
+        """Store a batch in one transaction; (key, is_new) for each record, in order."""
+        now = time.time()
+        results = []
+        with self._lock:
+            self._db.execute('BEGIN IMMEDIATE')
+            try:
+                for record in records:
+                    values = (record.uri, record.digest, record.width, record.height, record.byte_size,
+                              record.mtime, now, record.hash_size,
+                              *(hex_to_blob(record.hashes[name]) if record.hashes.get(name) else None
+                                for name in HASH_TYPES))
+                    row = self._db.execute('SELECT key FROM images WHERE id = ?', (record.id,)).fetchone()
+                    if row:
+                        self._db.execute(f'UPDATE images SET uri=?, digest=?, width=?, height=?, byte_size=?, '
+                                         f'mtime=?, indexed_at=?, hash_size=?, '
+                                         f'{", ".join(f"{name}=?" for name in HASH_TYPES)} WHERE key=?',
+                                         (*values, row[0]))
+                        results.append((row[0], False))
+                    else:
+                        cursor = self._db.execute(
+                            f'INSERT INTO images (id, uri, digest, width, height, byte_size, mtime, indexed_at, '
+                            f'hash_size, {", ".join(HASH_TYPES)}) VALUES ({", ".join("?" * (9 + len(HASH_TYPES)))})',
+                            (record.id, *values))
+                        results.append((cursor.lastrowid, True))
+                self._db.execute('COMMIT')
+            except BaseException:
+                self._db.execute('ROLLBACK')
+                raise
+        return results
+
+    def hashes(self, hash_type: str, hash_size: int) -> Iterator[Tuple[int, bytes]]:
+        """(key, packed hash) of every image that has this hash type at this size."""
+        if hash_type not in HASH_TYPES:
+            raise ValueError(f'unknown hash type {hash_type!r}')
+        with self._lock:
+            rows = self._db.execute(f'SELECT key, {hash_type} FROM images '
+                                    f'WHERE hash_size = ? AND {hash_type} IS NOT NULL', (hash_size,)).fetchall()
+        return iter(rows)
+
+    def describe(self, keys: Iterable[int]) -> dict:
+        """key -> (id, uri) for the given keys."""
+        keys = list(keys)
+        found = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):  # SQLite caps the number of ? in one statement
+                chunk = keys[start:start + 500]
+                found.update((key, (id_, uri)) for key, id_, uri in self._db.execute(
+                    f'SELECT key, id, uri FROM images WHERE key IN ({",".join("?" * len(chunk))})', chunk))
+        return found
+
+    def delete(self, ids: Iterable[str] = (), uris: Iterable[str] = ()) -> List[int]:
+        """Remove images by id or uri in one transaction; the keys that were removed."""
+        with self._lock:
+            self._db.execute('BEGIN IMMEDIATE')
+            try:
+                keys = [row[0] for column, values in (('id', ids), ('uri', uris)) for value in values
+                        for row in self._db.execute(f'SELECT key FROM images WHERE {column} = ?', (value,))]
+                self._db.executemany('DELETE FROM images WHERE key = ?', [(key,) for key in keys])
+                self._db.execute('COMMIT')
+            except BaseException:
+                self._db.execute('ROLLBACK')
+                raise
+        return sorted(set(keys))
+
+    def clear(self) -> int:
+        with self._lock:
+            return self._db.execute('DELETE FROM images').rowcount
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute('SELECT COUNT(*) FROM images').fetchone()[0]
+
+    def count_hashes(self) -> dict:
+        """{'phash': {'64': n, ...}, ...}: how many images have each hash type at each size."""
+        counts = {}
+        with self._lock:
+            for name in HASH_TYPES:
+                rows = self._db.execute(f'SELECT hash_size, COUNT(*) FROM images WHERE {name} IS NOT NULL '
+                                        f'GROUP BY hash_size').fetchall()
+                counts[name] = {str(size * size): n for size, n in rows}
+        return counts
