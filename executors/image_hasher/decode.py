@@ -38,9 +38,9 @@ def blob_bytes(blob: bytes) -> bytes:
         raise ImageError('empty blob: no image bytes were sent')
     if _BASE64_TEXT.fullmatch(blob):
         try:
-            return base64.b64decode(blob, validate=False)
+            return base64.b64decode(re.sub(rb'\s', b'', blob), validate=True)
         except binascii.Error as error:
-            raise ImageError(f'blob looks like base64 text but does not decode: {error}') from None
+            raise ImageError(f'blob is neither image bytes nor valid base64 text ({error})') from None
     return blob
 
 

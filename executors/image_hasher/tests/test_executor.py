@@ -1,0 +1,82 @@
+import os
+import shutil
+
+import imagehash
+import pytest
+from docarray import DocList
+from PIL import Image
+
+from executors.documents import ImageDoc
+from executors.image_hasher import ImageHasher
+from tests.images import INDEX_IMAGES
+
+
+@pytest.fixture
+def served_folder(tmp_path):
+    """A folder a server may read, with a photo inside, a photo outside, and links out of it."""
+    root = tmp_path / 'allowed'
+    root.mkdir()
+    shutil.copy(INDEX_IMAGES[0], root / 'inside.jpg')
+    shutil.copy(INDEX_IMAGES[1], tmp_path / 'outside.jpg')
+    os.symlink(tmp_path / 'outside.jpg', root / 'link-out.jpg')
+    return root
+
+
+def hashed(hasher, *docs, **parameters):
+    return hasher.hash(DocList[ImageDoc](list(docs)), parameters)
+
+
+def test_a_request_hashes_good_images_and_marks_bad_ones(served_folder):
+    hasher = ImageHasher(allowed_roots=[str(served_folder)])
+    with open(INDEX_IMAGES[2], 'rb') as file:
+        blob = file.read()
+    docs = hashed(hasher, ImageDoc(uri=str(served_folder / 'inside.jpg')), ImageDoc(blob=b'not an image'),
+                  ImageDoc(blob=blob), ImageDoc())
+    good, bad, sent, empty = docs
+    image = Image.open(INDEX_IMAGES[0])
+    assert good.error is None and good.phash == str(imagehash.phash(image))
+    assert good.dhash == str(imagehash.dhash(image)) and good.whash == str(imagehash.whash(image))
+    assert (good.width, good.height) == image.size and good.hash_size == 8
+    assert good.embedding.tolist() == [int(c) for c in bin(int(good.phash, 16))[2:].zfill(64)]
+    assert len(good.digest) == 64 and good.byte_size == os.path.getsize(INDEX_IMAGES[0])
+    assert 'neither image bytes nor valid base64' in bad.error and bad.phash is None
+    assert sent.error is None and sent.phash == str(imagehash.phash(Image.open(INDEX_IMAGES[2])))
+    assert sent.blob is None  # the bytes are not carried on to the indexer
+    assert 'no uri, blob or tensor' in empty.error
+
+
+def test_paths_outside_the_allowed_folders_are_not_read(served_folder):
+    hasher = ImageHasher(allowed_roots=[str(served_folder)])
+    outside, escaped, linked, missing, remote = hashed(
+        hasher, ImageDoc(uri=str(served_folder.parent / 'outside.jpg')),
+        ImageDoc(uri=str(served_folder / '..' / 'outside.jpg')), ImageDoc(uri=str(served_folder / 'link-out.jpg')),
+        ImageDoc(uri=str(served_folder / 'missing.jpg')), ImageDoc(uri='http://example.com/a.jpg'))
+    for doc in (outside, escaped, linked):
+        assert 'outside the folders this server may read' in doc.error and doc.phash is None
+    assert 'No such file' in missing.error
+    assert 'only local file paths' in remote.error
+
+
+def test_a_server_without_allowed_folders_reads_no_path(served_folder):
+    doc, = hashed(ImageHasher(), ImageDoc(uri=str(served_folder / 'inside.jpg')))
+    assert 'does not read paths' in doc.error
+
+
+def test_parameters_choose_the_hashes_and_their_size(served_folder):
+    hasher = ImageHasher(allowed_roots=[str(served_folder)])
+    doc, = hashed(hasher, ImageDoc(uri=str(served_folder / 'inside.jpg')),
+                  hash_type='dhash', hash_types=['dhash'], hash_size=16.0)  # JSON numbers are floats
+    assert doc.phash is None and doc.dhash == str(imagehash.dhash(Image.open(INDEX_IMAGES[0]), 16))
+    assert doc.embedding.size == 256
+
+
+@pytest.mark.parametrize('parameters, message', [
+    ({'hash_type': 'md5'}, 'unknown hash_type'),
+    ({'hash_types': []}, 'hash_types'),
+    ({'hash_size': 8.5}, 'whole number'),
+    ({'hash_size': 1000}, 'between'),
+    ({'hash_size': 6}, 'power-of-two'),
+])
+def test_wrong_parameters_fail_the_request_with_a_clear_message(parameters, message):
+    with pytest.raises(ValueError, match=message):
+        hashed(ImageHasher(), ImageDoc(blob=b'x'), **parameters)
