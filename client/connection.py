@@ -93,7 +93,16 @@ class Connection:
         responses = self.client.post(endpoint, inputs=DocList[ImageDoc](), parameters=parameters or {},
                                      return_responses=True)
         results = responses[0].parameters.get('__results__', {})
-        return next(iter(results.values()), {})
+        return _whole_numbers(next(iter(results.values()), {}))
+
+
+def _whole_numbers(value):
+    """Counts as ints again: parameters travel as protobuf Structs, where every number is a float."""
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 @contextmanager

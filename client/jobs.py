@@ -55,7 +55,8 @@ class IndexTally:
     def summary(self) -> str:
         done = self.indexed + self.updated
         return (f'indexed {self.indexed} new, {self.updated} updated, {len(self.errors)} failed '
-                f'({done} images in {self.seconds:.1f} s, {done / max(self.seconds, 1e-9):.1f} images/s)')
+                f'({done} image{"" if done == 1 else "s"} in {self.seconds:.1f} s, '
+                f'{done / max(self.seconds, 1e-9):.1f} images/s)')
 
 
 def send_files(connection: Connection, endpoint: str, files: List[str], parameters: dict, batch_size: int,
