@@ -72,3 +72,27 @@ class HammingIndex:
             kth = np.partition(dist[rows], limit - 1)[limit - 1]
             rows = rows[dist[rows] <= kth]
         return self.keys[rows], dist[rows]
+
+    def pairs_within(self, threshold: int, block: int = 512):
+        """Every pair of stored entries at most `threshold` bits apart: (keys_a, keys_b, distances).
+
+        Each pair comes once, with keys_a < keys_b. Brute force in blocks of rows: O(n^2 * words)
+        time, O(block * n) memory.
+        """
+        keys, codes = self.keys, self.codes
+        found_a, found_b, found_d = [], [], []
+        for start in range(0, self.size, block):
+            rows = codes[start:start + block]
+            dist = np.bitwise_count(rows[:, None, :] ^ codes[None, start:, :]).sum(axis=2, dtype=np.int64)
+            i, j = np.nonzero(dist <= threshold)
+            later = j > i  # j is offset by `start`, so this keeps each pair once and drops self-pairs
+            i, j = i[later] + start, j[later] + start
+            found_a.append(keys[i])
+            found_b.append(keys[j])
+            found_d.append(dist[i - start, j - start])
+        if not found_a:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty
+        a, b, d = np.concatenate(found_a), np.concatenate(found_b), np.concatenate(found_d)
+        low, high = np.minimum(a, b), np.maximum(a, b)
+        return low, high, d

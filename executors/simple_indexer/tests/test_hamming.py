@@ -44,3 +44,19 @@ def test_remove_drops_exactly_the_named_keys():
     assert 120 not in keys.tolist()
     keys, dist = index.within(codes[21].tobytes(), threshold=0, limit=10)
     assert keys.tolist() == [121] and dist.tolist() == [0]
+
+
+def test_pairs_within_finds_every_close_pair_once():
+    rng = np.random.default_rng(1)
+    index = HammingIndex(64)
+    base = rng.integers(0, 2 ** 63, size=(300, 1), dtype=np.uint64)
+    near = base[:100] ^ np.uint64(0b111)  # 100 copies 3 bits away from the first 100
+    codes = np.concatenate([base, near])
+    index.add(np.arange(len(codes)) * 7, codes.tobytes())  # keys not in row order
+    a, b, d = index.pairs_within(threshold=12, block=64)
+    found = set(zip(a.tolist(), b.tolist(), d.tolist()))
+    expected = {(min(7 * i, 7 * j), max(7 * i, 7 * j), popcount_distance(codes[i], codes[j]))
+                for i in range(len(codes)) for j in range(i + 1, len(codes))
+                if popcount_distance(codes[i], codes[j]) <= 12}
+    assert found == expected and len(found) == len(a)
+    assert {(7 * i, 7 * (300 + i), 3) for i in range(100)} <= found
