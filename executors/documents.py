@@ -12,10 +12,16 @@ HASH_TYPES = ('ahash', 'phash', 'dhash', 'whash')
 
 
 class Match(BaseDoc):
-    """One indexed image found near a query; `distance` is the Hamming distance in bits."""
+    """One indexed image found near a query (or near a group's kept file): `distance` in bits."""
 
     uri: Optional[str] = None
     distance: int = 0
+    # Filled by /duplicates, for reports that compare the members of a group.
+    digest: Optional[str] = None
+    width: Optional[int] = None
+    height: Optional[int] = None
+    byte_size: Optional[int] = None
+    mtime: Optional[float] = None
 
 
 class ImageDoc(BaseDoc):
@@ -40,7 +46,7 @@ class ImageDoc(BaseDoc):
     error: Optional[str] = None  # why this image could not be used; the rest go on
 
     # Filled by the SimpleIndexer.
-    status: Optional[str] = None  # /index: 'indexed' (new entry) or 'updated' (same image again)
-    # /search: by distance, then id. Not Optional: docarray 0.41 cannot rebuild an Optional
+    status: Optional[str] = None  # /index: 'indexed' or 'updated'; /duplicates: 'exact' or 'near' group
+    # /search: by distance, then id; /duplicates: the group's other members. Not Optional: docarray 0.41 cannot rebuild an Optional
     # nested list in the gateway (the anyOf keeps a dangling $ref), so an empty list it is.
     matches: List[Match] = []

@@ -32,6 +32,16 @@ def _usable(doc: ImageDoc) -> bool:
     return True
 
 
+def _group_document(group: dict) -> ImageDoc:
+    kept = group['keep']
+    return ImageDoc(id=kept['id'], uri=kept['uri'], digest=kept['digest'], width=kept['width'],
+                    height=kept['height'], byte_size=kept['byte_size'], mtime=kept['mtime'],
+                    status=group['kind'],
+                    matches=[Match(id=row['id'], uri=row['uri'], distance=row['distance'], digest=row['digest'],
+                                   width=row['width'], height=row['height'], byte_size=row['byte_size'],
+                                   mtime=row['mtime']) for row in group['duplicates']])
+
+
 class SimpleIndexer(Executor):
     """Persistent Hamming-distance index of image hashes.
 
@@ -43,6 +53,7 @@ class SimpleIndexer(Executor):
                  load_on_start: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.hash_type = params.hash_type({}, hash_type)
+        self.hash_size = hash_size
         self.limit = limit
         self.index = ImageIndex(os.path.join(self.workspace, 'index.db'))
         if load_on_start:
@@ -76,6 +87,29 @@ class SimpleIndexer(Executor):
             doc.matches = [Match(id=id_, uri=uri, distance=distance) for id_, uri, distance
                            in self.index.search(hash_type, query, doc.hash_size, threshold, limit)]
         return docs
+
+    @requests(on='/duplicates')
+    def duplicates(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        """Every group of stored images within `threshold` bits: one document per group.
+
+        Parameters: hash_type, hash_size, threshold, strict (bool: every member within the
+        threshold of the kept file), keep ('best', 'oldest', 'first'), prefer (folders whose
+        files are kept first). The document is the kept file, `status` says 'exact' or 'near',
+        and `matches` are the other members with their distance to it.
+        """
+        parameters = parameters or {}
+        hash_type = params.hash_type(parameters, self.hash_type)
+        hash_size = params.whole_number(parameters, 'hash_size', self.hash_size, 2, 32)
+        threshold = params.threshold(parameters, hash_type, hash_size * hash_size)
+        strict = parameters.get('strict', False)
+        prefer = parameters.get('prefer') or []
+        if not isinstance(strict, bool):
+            raise ValueError(f'strict must be true or false, not {strict!r}')
+        if not isinstance(prefer, list) or not all(isinstance(folder, str) for folder in prefer):
+            raise ValueError('prefer must be a list of folder paths')
+        groups = self.index.duplicates(hash_type, hash_size, threshold, strict=strict,
+                                       keep=parameters.get('keep', 'best'), prefer=prefer)
+        return DocList[ImageDoc]([_group_document(group) for group in groups])
 
     @requests(on='/delete')
     def delete(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs):

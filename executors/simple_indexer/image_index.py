@@ -4,8 +4,11 @@ SQLite is the truth; the in-memory indexes are rebuilt from it, one per (hash ty
 size), the first time that kind of hash is searched, and kept in step with every change after.
 """
 import threading
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
+
+from executors.simple_indexer.grouping import connected_groups, keep_rank, strict_groups
 from executors.simple_indexer.hamming import HammingIndex, pad
 from executors.simple_indexer.store import ImageRecord, ImageStore, hex_to_blob
 
@@ -55,9 +58,65 @@ class ImageIndex:
         with self._lock:
             index = self._loaded(hash_type, hash_size)
             keys, distances = index.within(pad(hex_to_blob(hex_hash), index.words), threshold, limit)
-            described = self.store.describe(keys.tolist())
-        hits = sorted((int(distance), *described[key]) for key, distance in zip(keys.tolist(), distances))
+            rows = self.store.rows(keys.tolist())
+        hits = sorted((int(distance), rows[key]['id'], rows[key]['uri']) for key, distance in zip(keys.tolist(), distances))
         return [(id_, uri, distance) for distance, id_, uri in hits[:limit]]
+
+    def duplicates(self, hash_type: str, hash_size: int, threshold: int, strict: bool = False,
+                   keep: str = 'best', prefer: Sequence[str] = ()) -> List[dict]:
+        """Groups of stored images within `threshold` bits of each other (see grouping.py).
+
+        Each group: {'kind': 'exact' (identical bytes) or 'near', 'keep': row, 'duplicates': [row
+        with 'distance' to the kept file]}; rows as ImageStore.rows. Exact copies are found first,
+        from the digest index, and only one image per digest enters the all-pairs search.
+        """
+        rank_row = keep_rank(keep, prefer)
+        with self._lock:
+            index = self._loaded(hash_type, hash_size)
+            keys, codes = index.keys.copy(), index.codes.copy()
+            copies = self._identical_copies(keys)
+            others = [key for members in copies.values() for key in members[1:]]
+            unique = HammingIndex(index.nbits)
+            mask = ~np.isin(keys, others)
+            unique.add(keys[mask], codes[mask].tobytes())
+            keys_a, keys_b, _ = unique.pairs_within(threshold)
+            involved = set(keys_a.tolist()) | set(keys_b.tolist()) | set(others) | set(copies)
+            rows = self.store.rows(involved)
+
+        def members_of(representative: int) -> List[int]:
+            return copies.get(representative, [representative])
+
+        def rank(representative: int) -> tuple:
+            return min(rank_row(rows[key]) for key in members_of(representative))
+
+        if strict:
+            groups = strict_groups(keys_a.tolist(), keys_b.tolist(), rank)
+        else:
+            groups = connected_groups(keys_a.tolist(), keys_b.tolist())
+        grouped = {key for group in groups for key in group}
+        groups += [[representative] for representative in copies if representative not in grouped]
+        order = np.argsort(keys)
+        return sorted((self._describe_group([k for rep in group for k in members_of(rep)], rows, rank_row,
+                                            keys, codes, order) for group in groups),
+                      key=lambda g: (g['kind'] != 'exact', g['keep']['uri'] or '', g['keep']['id']))
+
+    def _identical_copies(self, keys: np.ndarray) -> Dict[int, List[int]]:
+        """Representative key -> all keys with the same digest, for the images in this index."""
+        copies = {}
+        for members in self.store.digest_groups():
+            present = sorted(np.asarray(members)[np.isin(members, keys)].tolist())
+            if len(present) > 1:
+                copies[present[0]] = present
+        return copies
+
+    @staticmethod
+    def _describe_group(members, rows, rank_row, keys, codes, order) -> dict:
+        members = sorted(members, key=lambda key: rank_row(rows[key]))
+        member_codes = codes[order[np.searchsorted(keys, members, sorter=order)]]
+        distances = np.bitwise_count(member_codes ^ member_codes[0]).sum(axis=1).tolist()
+        digests = {rows[key]['digest'] for key in members}
+        return {'kind': 'exact' if len(digests) == 1 else 'near', 'keep': rows[members[0]],
+                'duplicates': [dict(rows[key], distance=int(d)) for key, d in zip(members[1:], distances[1:])]}
 
     def delete(self, ids=(), uris=()) -> int:
         with self._lock:

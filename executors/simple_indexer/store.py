@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from executors.documents import HASH_TYPES
 
@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS images (
 CREATE INDEX IF NOT EXISTS images_by_digest ON images (digest);
 CREATE INDEX IF NOT EXISTS images_by_uri ON images (uri);
 """
+
+
+ROW_COLUMNS = ('key', 'id', 'uri', 'digest', 'width', 'height', 'byte_size', 'mtime')
 
 
 @dataclass
@@ -119,16 +122,24 @@ class ImageStore:
                                     f'WHERE hash_size = ? AND {hash_type} IS NOT NULL', (hash_size,)).fetchall()
         return iter(rows)
 
-    def describe(self, keys: Iterable[int]) -> dict:
-        """key -> (id, uri) for the given keys."""
+    def rows(self, keys: Iterable[int]) -> Dict[int, dict]:
+        """key -> {key, id, uri, digest, width, height, byte_size, mtime} for the given keys."""
         keys = list(keys)
         found = {}
         with self._lock:
             for start in range(0, len(keys), 500):  # SQLite caps the number of ? in one statement
                 chunk = keys[start:start + 500]
-                found.update((key, (id_, uri)) for key, id_, uri in self._db.execute(
-                    f'SELECT key, id, uri FROM images WHERE key IN ({",".join("?" * len(chunk))})', chunk))
+                cursor = self._db.execute(f'SELECT {", ".join(ROW_COLUMNS)} FROM images '
+                                          f'WHERE key IN ({",".join("?" * len(chunk))})', chunk)
+                found.update((row[0], dict(zip(ROW_COLUMNS, row))) for row in cursor)
         return found
+
+    def digest_groups(self) -> List[List[int]]:
+        """Keys of the images whose encoded bytes are identical, one list per shared digest."""
+        with self._lock:
+            rows = self._db.execute('SELECT GROUP_CONCAT(key) FROM images GROUP BY digest '
+                                    'HAVING COUNT(*) > 1').fetchall()
+        return [[int(key) for key in keys.split(',')] for keys, in rows]
 
     def delete(self, ids: Iterable[str] = (), uris: Iterable[str] = ()) -> List[int]:
         """Remove images by id or uri in one transaction; the keys that were removed."""

@@ -1,0 +1,84 @@
+"""Duplicate groups from near pairs, and which file of a group to keep.
+
+Two ways to group:
+- connected: the connected components of the "within threshold" graph. A chain A~B~C ends up
+  in one group even when A and C are far apart; nothing near anything else is left out.
+- strict: greedy by keep preference. The best remaining image keeps, and its neighbours that
+  are not yet grouped join it; so every member is within the threshold of its group's kept
+  file, and a chain splits (A keeps with B; C may keep a group of its own).
+Both run in O(pairs * alpha(n)) / O(pairs + n log n) time.
+"""
+import os
+from typing import Callable, Dict, Iterable, List, Sequence
+
+KEEP_POLICIES = ('best', 'oldest', 'first')
+
+
+def connected_groups(keys_a: Sequence[int], keys_b: Sequence[int]) -> List[List[int]]:
+    """Connected components with two or more members (union-find with path halving)."""
+    parent: Dict[int, int] = {}
+
+    def root(key: int) -> int:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for a, b in zip(keys_a, keys_b):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    components: Dict[int, List[int]] = {}
+    for key in parent:
+        components.setdefault(root(key), []).append(key)
+    return [members for members in components.values() if len(members) > 1]
+
+
+def strict_groups(keys_a: Sequence[int], keys_b: Sequence[int], rank: Callable[[int], tuple]) -> List[List[int]]:
+    """Groups in which every member is a neighbour of the first (the kept file)."""
+    neighbours: Dict[int, List[int]] = {}
+    for a, b in zip(keys_a, keys_b):
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+    grouped = set()
+    groups = []
+    for key in sorted(neighbours, key=rank):
+        if key in grouped:
+            continue
+        members = [key] + sorted({n for n in neighbours[key] if n not in grouped}, key=rank)
+        grouped.update(members)
+        if len(members) > 1:
+            groups.append(members)
+    return groups
+
+
+def _under(path: str, folders: Iterable[str]) -> bool:
+    return any(path == folder or path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
+
+
+def keep_rank(policy: str, prefer: Sequence[str] = ()) -> Callable[[dict], tuple]:
+    """A sort key over image rows (dicts with key, uri, width, height, byte_size, mtime): best first.
+
+    best: most pixels, then the larger file, then the shorter path; oldest: earliest file time;
+    first: first indexed. Files under a `prefer` folder beat all others, whatever the policy.
+    The uri breaks any remaining tie, so the choice never depends on the order of the input.
+    """
+    if policy not in KEEP_POLICIES:
+        raise ValueError(f'unknown keep policy {policy!r}: choose one of {", ".join(KEEP_POLICIES)}')
+    prefer = [os.path.normpath(folder) for folder in prefer]  # compared with uris as stored
+
+    def best(row: dict) -> tuple:
+        uri = row.get('uri') or ''
+        return (-(row.get('width') or 0) * (row.get('height') or 0), -(row.get('byte_size') or 0), len(uri), uri)
+
+    def rank(row: dict) -> tuple:
+        preferred = 0 if prefer and _under(row.get('uri') or '', prefer) else 1
+        if policy == 'oldest':
+            mtime = row.get('mtime')
+            return (preferred, mtime if mtime is not None else float('inf'), *best(row))
+        if policy == 'first':
+            return (preferred, row['key'])
+        return (preferred, *best(row))
+
+    return rank
