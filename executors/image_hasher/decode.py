@@ -92,6 +92,18 @@ def _rescaled_to_8_bits(image: Image.Image) -> Image.Image:
     return Image.fromarray(((np.nan_to_num(pixels, nan=low) - low) * (255.0 / span)).round().astype(np.uint8))
 
 
+def has_transparency(image: Image.Image) -> bool:
+    return image.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or 'transparency' in image.info
+
+
+def on_white(image: Image.Image) -> Image.Image:
+    """RGB, with transparent pixels composited on the white background."""
+    rgba = image.convert('RGBA')
+    flat = Image.new('RGB', rgba.size, BACKGROUND)
+    flat.paste(rgba, mask=rgba.getchannel('A'))
+    return flat
+
+
 def to_grey(image: Image.Image) -> Image.Image:
     """Upright 8-bit grey: EXIF orientation applied, transparency flattened on white."""
     try:
@@ -100,11 +112,8 @@ def to_grey(image: Image.Image) -> Image.Image:
         pass
     if image.mode.startswith('I') or image.mode == 'F':
         return _rescaled_to_8_bits(image)
-    if image.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or 'transparency' in image.info:
-        rgba = image.convert('RGBA')
-        flat = Image.new('RGB', rgba.size, BACKGROUND)
-        flat.paste(rgba, mask=rgba.getchannel('A'))
-        image = flat
+    if has_transparency(image):
+        image = on_white(image)
     elif image.mode not in ('L', 'RGB'):  # 1, P, CMYK, YCbCr, LAB, HSV ...
         image = image.convert('RGB')
     return image.convert('L')
