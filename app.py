@@ -4,6 +4,7 @@
     python app.py search PATH... [--threshold BITS] [--limit K] [--format table|json|csv] [--output FILE]
     python app.py serve          [--workspace DIR] [--host 127.0.0.1] [--port-grpc N] [--port-http N]
     python app.py status         [--workspace DIR] [--host HOST:PORT]
+    python app.py evaluate       [--images DIR] [--output DIR] [--single-only]
 
 Without --host a command starts the Flow of flow.yml here, on the workspace; with --host it
 talks to a Flow started by `serve`. Exit codes: 0 all done, 1 nothing could be done,
@@ -18,6 +19,7 @@ from client.connection import DEFAULT_PORTS, DEFAULT_WORKSPACE, connect, flow_co
 from client.files import find_images
 from client.jobs import index_files, search_files
 from client.output import FORMATTERS
+from evaluation.command import DEFAULT_IMAGES as EVAL_IMAGES, DEFAULT_OUTPUT as EVAL_OUTPUT, command_evaluate
 from executors.documents import HASH_TYPES
 
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
@@ -114,7 +116,7 @@ def parser() -> argparse.ArgumentParser:
     search = command('search', 'find the indexed images nearest each query image', command_search)
     hashed_paths(search, 'look up')
     search.add_argument('--threshold', type=non_negative, help='largest distance in bits that counts as a match '
-                                                              '(default: 10 per 64 bits of hash)')
+                                                              '(default: measured for each hash type and size by `evaluate`)')
     search.add_argument('--limit', type=positive, default=10, help='matches per query, nearest first (default: 10)')
     search.add_argument('--format', choices=FORMATTERS, default='table', help='output format (default: table)')
     search.add_argument('--output', metavar='FILE', help='write the results here instead of to stdout')
@@ -128,6 +130,17 @@ def parser() -> argparse.ArgumentParser:
                             'by default clients must send the image bytes')
 
     command('status', 'show what the index holds', command_status)
+
+    evaluate = commands.add_parser('evaluate', help='measure each hash on a labelled benchmark of altered copies',
+                                   description='measure each hash on a labelled benchmark of altered copies')
+    evaluate.set_defaults(function=command_evaluate)
+    evaluate.add_argument('--images', default=EVAL_IMAGES, metavar='DIR',
+                          help='folder of distinct photos to build the benchmark from (default: data/eval)')
+    evaluate.add_argument('--output', default=EVAL_OUTPUT, metavar='DIR',
+                          help='where results.md, results.csv, thresholds.json and pr_curves.png go '
+                               '(default: ./evaluation-output)')
+    evaluate.add_argument('--single-only', action='store_true',
+                          help='measure the single hashes only, not the extra views (trim, rotations, crops)')
     return top
 
 

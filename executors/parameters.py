@@ -33,13 +33,23 @@ def whole_number(parameters: dict, name: str, default: int, low: int, high: int)
     return int(value)
 
 
-# Provisional defaults in bits per 64 bits of hash, set from the sample data's distances; the
-# evaluation command is where they are to be measured properly.
-_DEFAULT_THRESHOLD_PER_64_BITS = {'ahash': 10, 'phash': 10, 'dhash': 10, 'whash': 10}
+# Default thresholds in bits, {hash type: {hash bits: threshold}}: the largest distance at which
+# precision stays at 99.9% or more on the labelled benchmark of `python app.py evaluate` (data/eval,
+# 54 photos, 29 transforms; its thresholds.json, key "single"). aHash and wHash at 64 bits put some
+# different photos 1 to 2 bits apart, so their thresholds are that low.
+_DEFAULT_THRESHOLDS = {
+    'ahash': {64: 0, 256: 12},
+    'phash': {64: 15, 256: 81},
+    'dhash': {64: 3, 256: 47},
+    'whash': {64: 1, 256: 9},
+}
 
 
 def default_threshold(hash_type: str, nbits: int) -> int:
-    return round(_DEFAULT_THRESHOLD_PER_64_BITS[hash_type] * nbits / 64)
+    """The measured threshold; for an unmeasured size, the nearest measured one scaled to nbits."""
+    measured = _DEFAULT_THRESHOLDS[hash_type]
+    nearest = min(measured, key=lambda bits: abs(bits - nbits))
+    return round(measured[nearest] * nbits / nearest)
 
 
 def threshold(parameters: dict, hash_type: str, nbits: int) -> int:

@@ -1,0 +1,89 @@
+"""`python app.py evaluate`: measure every hash on the labelled benchmark and write the report."""
+import os
+import sys
+import time
+
+from evaluation.benchmark import HASH_VARIANTS, build
+from evaluation.methods import Hashes, Method
+from evaluation.report import write_all
+from evaluation.scoring import TARGET_PRECISION, measure
+from evaluation.transforms import TRANSFORMS
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_IMAGES = os.path.join(REPOSITORY, 'data', 'eval')
+DEFAULT_OUTPUT = 'evaluation-output'
+
+SINGLE_HASHES = [Method(hash_type, size) for hash_type, size in HASH_VARIANTS]
+# Extra views, measured on pHash (the best single hash here and in the literature) at both sizes.
+WITH_VIEWS = [Method('phash', size, **flags) for size in (8, 16) for flags in (
+    {'trim': True}, {'rotations': True}, {'crops': True}, {'trim': True, 'crops': True},
+    {'trim': True, 'rotations': True, 'crops': True})]
+SUMMARY_GROUPS = {  # the columns printed on the terminal: families of transforms
+    'tonal/format/resize': ('format', 'resize', 'photometric'),
+    'overlay': ('overlay',),
+    'crop/pad': ('crop/pad',),
+    'rotate 2-5': ('rotation',),
+    'flip/turn': ('flip/turn',),
+}
+
+
+def lowest_recall(result, families) -> float:
+    names = [name for name, (family, *_rest) in TRANSFORMS.items() if family in families]
+    return min(result.recall_by_transform[name] for name in names)
+
+
+def summary(results) -> str:
+    header = f'{"method":28s} {"bits":>4s} {"thr":>4s} {"precision":>9s} {"recall":>7s}  ' + \
+             '  '.join(f'{name:>19s}' for name in SUMMARY_GROUPS)
+    lines = [header, ' ' * 58 + 'lowest recall % in each group of transforms']
+    for r in results:
+        lines.append(f'{r.method:28s} {r.max_distance:4d} {r.threshold:4d} {100 * r.precision:8.2f}% '
+                     f'{100 * r.recall:6.1f}%  ' + '  '.join(f'{100 * lowest_recall(r, families):19.1f}'
+                                                              for families in SUMMARY_GROUPS.values()))
+    return '\n'.join(lines) + '\n'
+
+
+def evaluate(images: str, output: str, with_views: bool = True, log=sys.stderr) -> dict:
+    """Build the benchmark from `images`, measure every method, write the report into `output`."""
+    start = time.monotonic()
+    benchmark = build(images)
+    labels, groups = benchmark.labels(), benchmark.transforms()
+    print(f'benchmark: {len(benchmark.index)} indexed photos, {len(benchmark.queries)} queries '
+          f'({int(labels.sum())} copies of indexed photos) in {time.monotonic() - start:.1f} s', file=log)
+    hashes = Hashes(benchmark)
+    methods = SINGLE_HASHES + (WITH_VIEWS if with_views else [])
+    results = [measure(m.name, hashes.distances(m), labels, groups, m.bits) for m in methods]
+    singles = results[:len(SINGLE_HASHES)]
+    best = max(singles, key=lambda r: (r.recall, -r.max_distance))
+    thresholds = {'target_precision': TARGET_PRECISION, 'best_single_hash': best.method,
+                  'single': {m.hash_type: {} for m in SINGLE_HASHES}, 'with_views': {}}
+    for method, result in zip(methods, results):
+        if method in SINGLE_HASHES:
+            thresholds['single'][method.hash_type][str(method.hash_size)] = result.threshold
+        else:
+            thresholds['with_views'][method.name] = result.threshold
+    context = (f'Benchmark built by `python app.py evaluate` from {len(benchmark.index) + len(set(q.photo for q in benchmark.queries if q.original is None))} '
+               f'photos in `{os.path.relpath(images, REPOSITORY) if images.startswith(REPOSITORY) else images}`: '
+               f'{len(benchmark.index)} indexed, the rest held out as unrelated queries; '
+               f'{len(benchmark.queries)} queries ({len(TRANSFORMS)} transformed copies of every photo, plus the '
+               f'held-out photos themselves), {int(labels.sum())} copy-original pairs and {int((~labels).sum())} '
+               f'pairs of different photos. Each threshold is the largest at which precision (over pairs) is at '
+               f'least {100 * TARGET_PRECISION:.1f}%. Best single hash by recall: {best.method}.')
+    panels = {'64-bit hashes': [r for r in singles if r.max_distance == 64],
+              '256-bit hashes': [r for r in singles if r.max_distance == 256]}
+    if with_views:
+        shown = ('phash8', 'phash16', 'phash16+trim', 'phash16+rotations', 'phash16+crops',
+                 'phash8+trim+rotations+crops', 'phash16+trim+rotations+crops')
+        panels['pHash with extra views'] = [r for r in results if r.method in shown]
+    paths = write_all(output, results, best, context, panels, thresholds)
+    sys.stdout.write(summary(results))
+    print(f'wrote {", ".join(paths)} in {time.monotonic() - start:.1f} s', file=log)
+    return {'results': results, 'best': best, 'thresholds': thresholds, 'paths': paths}
+
+
+def command_evaluate(args) -> int:
+    if not os.path.isdir(args.images):
+        print(f'error: {args.images}: no such folder', file=sys.stderr)
+        return 1
+    evaluate(args.images, args.output, with_views=not args.single_only)
+    return 0
