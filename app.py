@@ -2,6 +2,9 @@
 
     python app.py index  PATH... [--workspace DIR] [--hash phash] [--host HOST:PORT]
     python app.py search PATH... [--threshold BITS] [--limit K] [--format table|json|csv] [--output FILE]
+    python app.py dedup          [--workspace DIR] [--threshold BITS] [--output DIR] [--strict] [--keep POLICY]
+                                 [--prefer DIR] [--against PATH_OR_WORKSPACE] [--move-to DIR]
+    python app.py undo  MANIFEST
     python app.py serve          [--workspace DIR] [--host 127.0.0.1] [--port-grpc N] [--port-http N]
     python app.py status         [--workspace DIR] [--host HOST:PORT]
     python app.py evaluate       [--images DIR] [--output DIR] [--single-only]
@@ -17,11 +20,17 @@ import sys
 
 from client.connection import DEFAULT_PORTS, DEFAULT_WORKSPACE, connect, flow_config, load_flow
 from client.files import find_images
-from client.jobs import index_files, search_files
+from client.dedup import duplicate_groups, leak_groups
+from client.jobs import Progress, index_files, search_files
+from client.moving import move_files, undo
 from client.output import FORMATTERS
 from evaluation.command import DEFAULT_IMAGES as EVAL_IMAGES, DEFAULT_OUTPUT as EVAL_OUTPUT, command_evaluate
 from executors.documents import HASH_TYPES
 
+from executors.simple_indexer.grouping import KEEP_POLICIES
+from reports.groups import bytes_reclaimable, files_to_remove, write_data_files
+from reports.html import write_report
+from reports.sheets import group_sheet, search_sheet
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
 
 
@@ -74,6 +83,10 @@ def command_search(args) -> int:
           f'{len(failed)} failed', file=sys.stderr)
     return exit_code(len(results) - len(failed), len(failed) + len(problems))
 
+    if args.plot:
+        drawn = [search_sheet(r.query, r.matches, os.path.join(args.plot, f'{n:04d}-{os.path.basename(r.query)}.png'))
+                 for n, r in enumerate(results, 1) if r.matches]
+        print(f'{len(drawn)} pictures of queries and their matches in {args.plot}', file=sys.stderr)
 
 def command_serve(args) -> int:
     flow = load_flow(flow_config(args.workspace, host=args.host, ports=(args.port_grpc, args.port_http),
@@ -88,6 +101,82 @@ def command_serve(args) -> int:
 def command_status(args) -> int:
     with connect(args.workspace, args.host) as connection:
         print(json.dumps(connection.call('/status'), indent=2))
+def command_dedup(args) -> int:
+    parameters = {'hash_type': args.hash, 'strict': args.strict, 'keep': args.keep,
+                  'prefer': [os.path.abspath(folder) for folder in args.prefer]}
+    if args.threshold is not None:
+        parameters['threshold'] = args.threshold
+    with connect(args.workspace, args.host) as connection:
+        images = connection.call('/status').get('images', 0)
+        if not images:
+            print('error: the index is empty: run `python app.py index PATH` first', file=sys.stderr)
+            return EXIT_NOTHING_DONE
+        if args.against:
+            groups, errors = leak_groups(connection, args.against, parameters, args.batch_size)
+            report_errors(errors)
+        else:
+            groups = duplicate_groups(connection, parameters)
+        written = write_reports(groups, args, images)
+        remove = files_to_remove(groups)
+        print(dedup_summary(groups, images, args.against), file=sys.stderr)
+        print('wrote ' + ', '.join(written), file=sys.stderr)
+        if not remove:
+            return EXIT_OK
+        if not args.move_to:
+            print(f'dry run: nothing was moved; --move-to DIR moves the {len(remove)} files of remove.txt',
+                  file=sys.stderr)
+            return EXIT_OK
+        manifest, moved, failed = move_files(remove, args.move_to)
+        if moved:  # the index forgets what moved; `undo` then `index` bring it back
+            connection.call('/delete', {'uris': moved})
+    report_errors(failed)
+    print(f'moved {len(moved)} files to {args.move_to}; `python app.py undo {manifest}` puts them back',
+          file=sys.stderr)
+    return exit_code(len(moved), len(failed))
+
+
+def write_reports(groups, args, images: int) -> list:
+    """groups.json, duplicates.csv, remove.txt, contact sheets and report.html in --output."""
+    written = write_data_files(groups, args.output)
+    sheets = groups[:args.max_sheets]
+    progress = Progress('drawing', len(sheets), noun='contact sheets')
+    for group in sheets:
+        group_sheet(group, os.path.join(args.output, 'groups', f'group-{group["group"]:05d}.png'))
+        progress.advance(1)
+    if len(groups) > len(sheets):
+        print(f'drew contact sheets for the first {len(sheets)} of {len(groups)} groups (--max-sheets); '
+              f'report.html shows them all', file=sys.stderr)
+    written.append(os.path.join(args.output, 'groups/'))
+    previewed = Progress('previewing', len({m['uri'] for g in groups for m in [g['keep']] + g['duplicates']}),
+                         noun='files')
+    written.append(write_report(groups, dedup_summary(groups, images, args.against),
+                                os.path.join(args.output, 'report.html'), on_thumbnail=lambda: previewed.advance(1)))
+    return written
+
+
+def dedup_summary(groups, images: int, against=None) -> str:
+    remove = files_to_remove(groups)
+    reclaim = f'{bytes_reclaimable(groups) / 1e6:.1f} MB reclaimable'
+    if against:
+        return (f'{images} indexed images: {len(groups)} images of {against} have copies in the index; '
+                f'{len(remove)} indexed files to remove, {reclaim}')
+    exact = sum(1 for g in groups if g['kind'] == 'exact')
+    return (f'{images} images: {exact} exact duplicate groups, {len(groups) - exact} near-duplicate groups; '
+            f'{len(remove)} files to remove, {reclaim}')
+
+
+def command_undo(args) -> int:
+    try:
+        restored, failed = undo(args.manifest)
+    except (OSError, ValueError) as error:
+        print(f'error: {error}', file=sys.stderr)
+        return EXIT_NOTHING_DONE
+    report_errors(failed)
+    print(f'restored {len(restored)} files, {len(failed)} failed; run `python app.py index` on them to index them again',
+          file=sys.stderr)
+    return exit_code(len(restored), len(failed))
+
+
     return EXIT_OK
 
 
@@ -138,6 +227,37 @@ def parser() -> argparse.ArgumentParser:
                           help='folder of distinct photos to build the benchmark from (default: data/eval)')
     evaluate.add_argument('--output', default=EVAL_OUTPUT, metavar='DIR',
                           help='where results.md, results.csv, thresholds.json and pr_curves.png go '
+    search.add_argument('--plot', metavar='DIR', help='also draw each query with its matches, as PNGs in DIR')
+
+    dedup = command('dedup', 'find duplicate groups in the index and write reports (a dry run unless --move-to)',
+                    command_dedup)
+    dedup.add_argument('--hash', choices=HASH_TYPES, default='phash', help='hash to compare (default: phash)')
+    dedup.add_argument('--threshold', type=non_negative, help='largest distance in bits within a group '
+                                                             '(default: measured for each hash type and size by `evaluate`)')
+    dedup.add_argument('--output', default='dedup-output', metavar='DIR',
+                       help='where groups.json, duplicates.csv, remove.txt, groups/*.png and report.html go '
+                            '(default: ./dedup-output)')
+    dedup.add_argument('--strict', action='store_true', help='every member within the threshold of its kept file '
+                                                             '(chains split); default: connected groups')
+    dedup.add_argument('--keep', choices=KEEP_POLICIES, default='best',
+                       help='file to keep: best (most pixels, then largest file, then shortest path), oldest '
+                            '(file time) or first (indexed first); default: best')
+    dedup.add_argument('--prefer', action='append', default=[], metavar='DIR',
+                       help='files under DIR are kept before any other (repeatable), e.g. a curated dataset')
+    dedup.add_argument('--against', metavar='PATH_OR_WORKSPACE',
+                       help='instead of groups within the index: the indexed images that copy images of another '
+                            'set (a folder of images, or another workspace), e.g. train against test')
+    dedup.add_argument('--move-to', metavar='DIR', help='move the files of remove.txt into DIR (keeping their '
+                                                        'relative paths) and write a manifest for undo')
+    dedup.add_argument('--max-sheets', type=non_negative, default=200, metavar='N',
+                       help='contact sheets for the first N groups (default: 200; report.html has all)')
+    dedup.add_argument('--batch-size', type=positive, default=32, help='images per request with --against')
+
+    undo_parser = commands.add_parser('undo', help='put back the files a dedup --move-to moved',
+                                      description='put back the files a dedup --move-to moved')
+    undo_parser.add_argument('manifest', metavar='MANIFEST', help='the manifest-*.jsonl that dedup wrote')
+    undo_parser.set_defaults(function=command_undo)
+
                                '(default: ./evaluation-output)')
     evaluate.add_argument('--single-only', action='store_true',
                           help='measure the single hashes only, not the extra views (trim, rotations, crops)')

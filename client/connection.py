@@ -88,6 +88,13 @@ class Connection:
 
     def call(self, endpoint: str, parameters: Optional[dict] = None) -> dict:
         """An endpoint that answers with a summary (/status, /delete, /clear): the indexer's dict."""
+    def fetch(self, endpoint: str, parameters: Optional[dict] = None) -> List:
+        """An endpoint that answers with documents of its own (/duplicates): those documents."""
+        from docarray import DocList
+        from executors.documents import ImageDoc
+        return list(self.client.post(endpoint, inputs=DocList[ImageDoc](), parameters=parameters or {},
+                                     return_type=DocList[ImageDoc]))
+
         from docarray import DocList
         from executors.documents import ImageDoc
         responses = self.client.post(endpoint, inputs=DocList[ImageDoc](), parameters=parameters or {},

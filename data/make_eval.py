@@ -11,9 +11,10 @@ Pillow; output is deterministic per Pillow build.
 import argparse
 import os
 import site
-import sys
 
 from PIL import Image
+
+from make_sample import find  # the same search of packages and --search folders
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, 'eval')
@@ -84,14 +85,6 @@ SOURCES = {
     'lxqt-drop': LXQT + 'drop.png',
     'lxqt-beam': LXQT + 'beam.png',
 }
-
-
-def find(rel, roots):
-    for root in roots:
-        path = os.path.join(root, rel)
-        if os.path.isfile(path):
-            return path
-    sys.exit(f'not found: {rel} (install its package or pass --search DIR)')
 
 
 def shrink(path):

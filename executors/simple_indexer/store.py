@@ -172,3 +172,19 @@ class ImageStore:
                                         f'GROUP BY hash_size').fetchall()
                 counts[name] = {str(size * size): n for size, n in rows}
         return counts
+
+
+def stored_hashes(database_path: str, hash_type: str) -> Iterator[dict]:
+    """Rows of another index's database, opened read-only: {uri, digest, width, height, byte_size,
+    mtime, hash_size, <hash_type>: hex} for every image that has that hash type."""
+    if hash_type not in HASH_TYPES:
+        raise ValueError(f'unknown hash type {hash_type!r}')
+    db = sqlite3.connect(f'file:{os.path.abspath(database_path)}?mode=ro', uri=True)
+    try:
+        columns = ('uri', 'digest', 'width', 'height', 'byte_size', 'mtime', 'hash_size')
+        for row in db.execute(f'SELECT {", ".join(columns)}, {hash_type} FROM images WHERE {hash_type} IS NOT NULL'):
+            found = dict(zip(columns, row[:-1]))
+            found[hash_type] = blob_to_hex(row[-1], found['hash_size'] ** 2)
+            yield found
+    finally:
+        db.close()
