@@ -14,8 +14,8 @@ from executors.parameters import default_threshold
 class Progress:
     """A one-line progress report on stderr: redrawn on a terminal, a line every 10% otherwise."""
 
-    def __init__(self, verb: str, total: int, stream=sys.stderr):
-        self.verb, self.total, self.stream = verb, total, stream
+    def __init__(self, verb: str, total: int, noun: str = 'images', stream=sys.stderr):
+        self.verb, self.total, self.noun, self.stream = verb, total, noun, stream
         self.done = 0
         self.started = time.monotonic()
         self._next_line = 0.1
@@ -27,7 +27,7 @@ class Progress:
 
     def advance(self, count: int) -> None:
         self.done += count
-        text = f'{self.verb} {self.done}/{self.total} images ({self.rate:.1f}/s)'
+        text = f'{self.verb} {self.done}/{self.total} {self.noun} ({self.rate:.1f}/s)'
         if self._live:
             self.stream.write('\r' + text + (' ' * 8) + ('\n' if self.done >= self.total else ''))
         elif self.total and self.done / self.total >= self._next_line:
@@ -60,15 +60,19 @@ class IndexTally:
 
 
 def send_files(connection: Connection, endpoint: str, files: List[str], parameters: dict, batch_size: int,
-               on_doc, on_failure, verb: str) -> None:
-    """Send every file through the Flow: on_doc(path, doc) per answer, on_failure(path, reason) per error."""
+               on_doc, on_failure, verb: str, make_doc=None) -> None:
+    """Send every file through the Flow: on_doc(path, doc) per answer, on_failure(path, reason) per error.
+
+    make_doc(path) builds each document (default: document_for); it may raise OSError.
+    """
+    make_doc = make_doc or (lambda path: document_for(path, connection.remote))
     progress = Progress(verb, len(files))
     paths_by_id = {}
 
     def docs():
         for path in files:
             try:
-                doc = document_for(path, connection.remote)
+                doc = make_doc(path)
             except OSError as error:
                 on_failure(path, f'cannot read: {error.strerror or error}')
                 progress.advance(1)

@@ -87,8 +87,11 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
     doc.digest = sha256_digest(data)
     doc.width, doc.height = image.size
     doc.byte_size = len(data)
-    doc.blob = None  # the bytes have done their job; do not carry them to the indexer
-    doc.tensor = None
+
+
+def hashed_already(doc: ImageDoc, primary: str) -> bool:
+    """A document sent with its hash and no image (read from another index, say) is searched as it is."""
+    return doc.blob is None and doc.tensor is None and bool(getattr(doc, primary)) and bool(doc.hash_size)
 
 
 class ImageHasher(Executor):
@@ -122,3 +125,5 @@ class ImageHasher(Executor):
             hash_document(doc, hash_types, hash_size, primary, self.paths, self.max_pixels)
         return docs
 
+            if hashed_already(doc, primary):
+                continue

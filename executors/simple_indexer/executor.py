@@ -32,14 +32,17 @@ def _usable(doc: ImageDoc) -> bool:
     return True
 
 
+def _match(row: dict) -> Match:
+    """A stored image's row (ImageStore.rows plus 'distance') as a match."""
+    return Match(id=row['id'], uri=row['uri'], distance=row['distance'], digest=row['digest'], width=row['width'],
+                 height=row['height'], byte_size=row['byte_size'], mtime=row['mtime'])
+
+
 def _group_document(group: dict) -> ImageDoc:
     kept = group['keep']
     return ImageDoc(id=kept['id'], uri=kept['uri'], digest=kept['digest'], width=kept['width'],
                     height=kept['height'], byte_size=kept['byte_size'], mtime=kept['mtime'],
-                    status=group['kind'],
-                    matches=[Match(id=row['id'], uri=row['uri'], distance=row['distance'], digest=row['digest'],
-                                   width=row['width'], height=row['height'], byte_size=row['byte_size'],
-                                   mtime=row['mtime']) for row in group['duplicates']])
+                    status=group['kind'], matches=[_match(row) for row in group['duplicates']])
 
 
 class SimpleIndexer(Executor):
@@ -84,8 +87,7 @@ class SimpleIndexer(Executor):
                 continue
             nbits = doc.hash_size * doc.hash_size
             threshold = params.threshold(parameters, hash_type, nbits)
-            doc.matches = [Match(id=id_, uri=uri, distance=distance) for id_, uri, distance
-                           in self.index.search(hash_type, query, doc.hash_size, threshold, limit)]
+            doc.matches = [_match(row) for row in self.index.search(hash_type, query, doc.hash_size, threshold, limit)]
         return docs
 
     @requests(on='/duplicates')

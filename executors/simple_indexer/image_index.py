@@ -4,7 +4,7 @@ SQLite is the truth; the in-memory indexes are rebuilt from it, one per (hash ty
 size), the first time that kind of hash is searched, and kept in step with every change after.
 """
 import threading
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -52,15 +52,15 @@ class ImageIndex:
                               b''.join(pad(hex_to_blob(text), index.words) for _, text in fresh))
         return [is_new for _, is_new in results]
 
-    def search(self, hash_type: str, hex_hash: str, hash_size: int, threshold: int,
-               limit: int) -> List[Tuple[str, Optional[str], int]]:
-        """(id, uri, distance) of the stored images within `threshold` bits, by distance then id."""
+    def search(self, hash_type: str, hex_hash: str, hash_size: int, threshold: int, limit: int) -> List[dict]:
+        """The stored images within `threshold` bits, by distance then id: rows as ImageStore.rows
+        with their 'distance'."""
         with self._lock:
             index = self._loaded(hash_type, hash_size)
             keys, distances = index.within(pad(hex_to_blob(hex_hash), index.words), threshold, limit)
             rows = self.store.rows(keys.tolist())
-        hits = sorted((int(distance), rows[key]['id'], rows[key]['uri']) for key, distance in zip(keys.tolist(), distances))
-        return [(id_, uri, distance) for distance, id_, uri in hits[:limit]]
+        hits = [dict(rows[key], distance=int(distance)) for key, distance in zip(keys.tolist(), distances.tolist())]
+        return sorted(hits, key=lambda hit: (hit['distance'], hit['id']))[:limit]
 
     def duplicates(self, hash_type: str, hash_size: int, threshold: int, strict: bool = False,
                    keep: str = 'best', prefer: Sequence[str] = ()) -> List[dict]:

@@ -80,3 +80,8 @@ def test_parameters_choose_the_hashes_and_their_size(served_folder):
 def test_wrong_parameters_fail_the_request_with_a_clear_message(parameters, message):
     with pytest.raises(ValueError, match=message):
         hashed(ImageHasher(), ImageDoc(blob=b'x'), **parameters)
+
+
+def test_a_document_sent_with_its_hash_and_no_image_is_passed_through():
+    doc, = hashed(ImageHasher(), ImageDoc(uri='/not/read.jpg', phash='0123456789abcdef', hash_size=8, digest='d'))
+    assert doc.error is None and doc.phash == '0123456789abcdef'

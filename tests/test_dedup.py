@@ -1,0 +1,159 @@
+"""app.py dedup, undo and search --plot end to end, on copies of the sample photos."""
+import csv
+import hashlib
+import json
+import os
+import shutil
+from html.parser import HTMLParser
+
+import pytest
+from PIL import Image
+
+from tests.images import DATA, INDEX_IMAGES, QUERY_IMAGES, original_of, photo_name
+from tests.test_cli import app
+
+STRANGERS = [p for p in QUERY_IMAGES if original_of(p) is None]
+
+
+def sha256(path):
+    with open(path, 'rb') as file:
+        return hashlib.sha256(file.read()).hexdigest()
+
+
+@pytest.fixture(scope='module')
+def photos(tmp_path_factory):
+    """data/index and data/query copied (dedup may move them) and indexed together."""
+    root = tmp_path_factory.mktemp('dedup')
+    shutil.copytree(os.path.join(DATA, 'index'), root / 'photos' / 'index')
+    shutil.copytree(os.path.join(DATA, 'query'), root / 'photos' / 'query')
+    app('index', str(root / 'photos'), '--workspace', str(root / 'ws'), check_exit=0)
+    return root
+
+
+def dedup(photos, out, *options, check_exit=0):
+    return app('dedup', '--workspace', str(photos / 'ws'), '--output', str(out), *options, check_exit=check_exit)
+
+
+class ReportData(HTMLParser):
+    """The JSON that report.html embeds in <script id="data">."""
+
+    def __init__(self):
+        super().__init__()
+        self.inside, self.text = False, ''
+
+    def handle_starttag(self, tag, attrs):
+        self.inside = tag == 'script' and ('id', 'data') in attrs
+
+    def handle_data(self, data):
+        if self.inside:
+            self.text += data
+
+
+def test_each_original_is_grouped_with_all_its_copies_and_strangers_are_left_alone(photos, tmp_path):
+    run = dedup(photos, tmp_path)
+    groups = json.load(open(tmp_path / 'groups.json'))
+    by_name = {photo_name(g['keep']['uri']): g for g in groups}
+    assert sorted(by_name) == sorted(photo_name(p) for p in INDEX_IMAGES)
+    for name, group in by_name.items():
+        members = {os.path.basename(m['uri']) for m in [group['keep']] + group['duplicates']}
+        assert members == {os.path.basename(p) for p in INDEX_IMAGES + QUERY_IMAGES if photo_name(p) == name}
+        assert all(d['distance'] <= 10 for d in group['duplicates'])
+    grouped = {m['uri'] for g in groups for m in [g['keep']] + g['duplicates']}
+    assert not any(os.path.basename(s) in map(os.path.basename, grouped) for s in STRANGERS)
+    remove = open(tmp_path / 'remove.txt').read().splitlines()
+    assert sorted(remove) == sorted(d['uri'] for g in groups for d in g['duplicates'])
+    assert len(remove) == len(QUERY_IMAGES) - len(STRANGERS)
+    assert f'{len(groups)} near-duplicate groups; {len(remove)} files to remove' in run.stderr
+    assert 'dry run' in run.stderr and all(os.path.exists(p) for p in remove)
+
+
+def test_preferring_the_originals_folder_keeps_every_original(photos, tmp_path):
+    # By default the largest file is kept, and a watermarked copy can be larger than its original.
+    dedup(photos, tmp_path, '--prefer', str(photos / 'photos' / 'index'))
+    kept = {os.path.basename(g['keep']['uri']) for g in json.load(open(tmp_path / 'groups.json'))}
+    assert kept == {os.path.basename(p) for p in INDEX_IMAGES}
+
+
+def test_every_output_is_well_formed(photos, tmp_path):
+    dedup(photos, tmp_path)
+    groups = json.load(open(tmp_path / 'groups.json'))
+    with open(tmp_path / 'duplicates.csv', newline='') as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ['group', 'uri', 'role', 'distance', 'width', 'height', 'bytes']
+    assert len(rows) == sum(1 + len(g['duplicates']) for g in groups)
+    assert sum(row['role'] == 'keep' for row in rows) == len(groups)
+    assert all(int(row['width']) > 0 and int(row['bytes']) == os.path.getsize(row['uri']) for row in rows)
+    sheets = sorted(os.listdir(tmp_path / 'groups'))
+    assert len(sheets) == len(groups)
+    for sheet in sheets:
+        with Image.open(tmp_path / 'groups' / sheet) as picture:
+            assert picture.format == 'PNG' and picture.width > 300
+    parser = ReportData()
+    parser.feed(open(tmp_path / 'report.html', encoding='utf-8').read())
+    embedded = json.loads(parser.text)
+    assert embedded['groups'] == groups
+    members = {m['uri'] for g in groups for m in [g['keep']] + g['duplicates']}
+    assert set(embedded['thumbnails']) == members
+    assert all(uri.startswith('data:image/jpeg;base64,') for uri in embedded['thumbnails'].values())
+
+
+def test_an_exact_copy_is_an_exact_group_and_a_preferred_folder_wins(tmp_path):
+    folder = tmp_path / 'set'
+    (folder / 'curated').mkdir(parents=True)
+    (folder / 'scraped').mkdir()
+    shutil.copy(INDEX_IMAGES[0], folder / 'scraped' / 'a.jpg')
+    shutil.copy(INDEX_IMAGES[0], folder / 'curated' / 'a-copy.jpg')
+    app('index', str(folder), '--workspace', str(tmp_path / 'ws'), check_exit=0)
+    run = app('dedup', '--workspace', str(tmp_path / 'ws'), '--output', str(tmp_path / 'out'),
+              '--prefer', str(folder / 'curated'), check_exit=0)
+    group, = json.load(open(tmp_path / 'out' / 'groups.json'))
+    assert group['kind'] == 'exact' and group['keep']['uri'] == str(folder / 'curated' / 'a-copy.jpg')
+    assert '1 exact duplicate groups, 0 near-duplicate groups' in run.stderr
+
+
+def test_against_a_folder_and_against_a_workspace_list_the_leaks(tmp_path):
+    app('index', os.path.join(DATA, 'index'), '--workspace', str(tmp_path / 'train'), check_exit=0)
+    app('index', os.path.join(DATA, 'query'), '--workspace', str(tmp_path / 'test'), check_exit=0)
+    for against in (os.path.join(DATA, 'query'), str(tmp_path / 'test')):
+        out = tmp_path / os.path.basename(against)
+        app('dedup', '--workspace', str(tmp_path / 'train'), '--output', str(out), '--against', against, check_exit=0)
+        groups = json.load(open(out / 'groups.json'))
+        assert {os.path.basename(g['keep']['uri']) for g in groups} == {
+            os.path.basename(p) for p in QUERY_IMAGES if original_of(p)}
+        for group in groups:
+            assert group['kind'] == 'leak'
+            assert [d['uri'] for d in group['duplicates']] == [original_of(group['keep']['uri'])]
+        assert sorted(open(out / 'remove.txt').read().splitlines()) == INDEX_IMAGES
+
+
+def test_move_to_then_undo_restores_every_file_byte_for_byte(tmp_path):
+    photos = tmp_path / 'photos'
+    shutil.copytree(os.path.join(DATA, 'query'), photos / 'query')
+    shutil.copytree(os.path.join(DATA, 'index'), photos / 'index')
+    before = {str(p): sha256(p) for p in photos.rglob('*') if p.is_file()}
+    app('index', str(photos), '--workspace', str(tmp_path / 'ws'), check_exit=0)
+    run = app('dedup', '--workspace', str(tmp_path / 'ws'), '--output', str(tmp_path / 'out'),
+              '--move-to', str(tmp_path / 'moved'), check_exit=0)
+    remove = open(tmp_path / 'out' / 'remove.txt').read().splitlines()
+    assert remove and not any(os.path.exists(p) for p in remove)
+    for path in remove:  # moved under their path relative to the folder they share
+        moved = tmp_path / 'moved' / os.path.relpath(path, photos)
+        assert sha256(moved) == before[path]
+    status = json.loads(app('status', '--workspace', str(tmp_path / 'ws'), check_exit=0).stdout)
+    assert status['images'] == len(before) - len(remove)
+    manifest = run.stderr.split('app.py undo ')[1].split('`')[0]
+    app('undo', manifest, check_exit=0)
+    assert {str(p): sha256(p) for p in photos.rglob('*') if p.is_file()} == before
+    assert app('undo', manifest).returncode == 1  # nothing left to put back: each file is reported
+
+
+def test_search_plot_draws_each_query_that_has_matches(tmp_path):
+    app('index', os.path.join(DATA, 'index'), '--workspace', str(tmp_path / 'ws'), check_exit=0)
+    app('search', *QUERY_IMAGES[:4], STRANGERS[0], '--workspace', str(tmp_path / 'ws'),
+        '--plot', str(tmp_path / 'plots'), check_exit=0)
+    pictures = sorted(os.listdir(tmp_path / 'plots'))
+    assert pictures == [f'{n:04d}-{os.path.basename(p)}.png' for n, p in enumerate(QUERY_IMAGES[:4], 1)]
+    for picture in pictures:
+        with Image.open(tmp_path / 'plots' / picture) as image:
+            assert image.format == 'PNG'
+
