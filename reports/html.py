@@ -6,6 +6,7 @@ thousands of groups. File names are inserted as text, never as HTML.
 """
 import html
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, List, Optional
 
 from reports.previews import preview_data_uri
@@ -22,7 +23,7 @@ PAGE = """<!DOCTYPE html>
  .member { width: 150px; font-size: 12px; overflow-wrap: anywhere; }
  .member img, .member .missing { width: 96px; height: 96px; object-fit: contain; background: #f4f4f4; display: block; }
  .member .missing { line-height: 96px; text-align: center; color: #999; }
- .keep { outline: 3px solid #2a7; outline-offset: 2px; }
+ .keep { outline: 3px solid #2a7; outline-offset: 2px; margin-bottom: 6px; }
  .role { font-weight: bold; }
  nav { margin: 1em 0; } nav button { margin-right: .5em; }
 </style></head><body>
@@ -82,14 +83,13 @@ render();
 def write_report(groups: List[dict], summary: str, out_path: str, title: str = 'Duplicate groups',
                  on_thumbnail: Optional[Callable[[], None]] = None) -> str:
     """Write report.html; on_thumbnail() is called once per file previewed (for progress)."""
+    uris = list(dict.fromkeys(m['uri'] for g in groups for m in [g['keep']] + g['duplicates'] if m['uri']))
     thumbnails = {}
-    for group in groups:
-        for member in [group['keep']] + group['duplicates']:
-            uri = member['uri']
-            if uri and uri not in thumbnails:
-                thumbnails[uri] = preview_data_uri(uri, THUMBNAIL_PIXELS)
-                if on_thumbnail:
-                    on_thumbnail()
+    with ThreadPoolExecutor() as pool:  # Pillow decodes without the GIL: threads use every core
+        for uri, thumbnail in zip(uris, pool.map(lambda uri: preview_data_uri(uri, THUMBNAIL_PIXELS), uris)):
+            thumbnails[uri] = thumbnail
+            if on_thumbnail:
+                on_thumbnail()
     data = json.dumps({'summary': summary, 'groups': groups, 'thumbnails': thumbnails})
     page = PAGE.replace('__TITLE__', html.escape(title)).replace('__DATA__', data.replace('</', '<\\/'))
     with open(out_path, 'w', encoding='utf-8') as file:
