@@ -24,6 +24,7 @@ from client.dedup import duplicate_groups, leak_groups
 from client.jobs import Progress, index_files, search_files
 from client.moving import move_files, undo
 from client.output import FORMATTERS
+from client.workspace import WorkspaceError, check_workspace
 from evaluation.command import DEFAULT_IMAGES as EVAL_IMAGES, DEFAULT_OUTPUT as EVAL_OUTPUT, command_evaluate
 from executors.documents import HASH_TYPES
 
@@ -45,21 +46,33 @@ def exit_code(done: int, failed: int) -> int:
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
-def images_or_exit(paths):
+def images_or_exit(paths, error_list=None):
     files, problems = find_images(paths)
     report_errors(problems)
     if not files:
+        write_error_list(error_list, problems)
         print('error: no image files found in ' + ', '.join(paths), file=sys.stderr)
         sys.exit(EXIT_NOTHING_DONE)
     return files, problems
 
 
+def write_error_list(file, errors) -> None:
+    """index --errors FILE: the files that failed, as JSON [{"path": PATH, "error": REASON}, ...],
+    the same pairs as the `error: PATH: REASON` lines on stderr."""
+    if file:
+        json.dump([{'path': path, 'error': reason} for path, reason in errors], file, indent=1)
+        file.write('\n')
+        file.close()
+
+
 def command_index(args) -> int:
-    files, problems = images_or_exit(args.paths)
+    files, problems = images_or_exit(args.paths, args.errors)
     with connect(args.workspace, args.host) as connection:
         tally = index_files(connection, files, {'hash_type': args.hash}, args.batch_size)
     report_errors(tally.errors)
-    print(tally.summary(), file=sys.stderr)
+    write_error_list(args.errors, problems + tally.errors)
+    unusable = f'; {len(problems)} more paths were not image files (listed above)' if problems else ''
+    print(tally.summary() + unusable, file=sys.stderr)
     return exit_code(tally.indexed + tally.updated, len(tally.errors) + len(problems))
 
 
@@ -89,6 +102,7 @@ def command_search(args) -> int:
         print(f'{len(drawn)} pictures of queries and their matches in {args.plot}', file=sys.stderr)
 
 def command_serve(args) -> int:
+    check_workspace(args.workspace)
     flow = load_flow(flow_config(args.workspace, host=args.host, ports=(args.port_grpc, args.port_http),
                                  allowed_roots=args.allow_root))
     with flow:
@@ -201,6 +215,9 @@ def parser() -> argparse.ArgumentParser:
 
     index = command('index', 'add images to the index (the same file again updates its entry)', command_index)
     hashed_paths(index, 'index')
+    # Opened (and emptied) at once, so that a run which stops early never leaves an old list behind.
+    index.add_argument('--errors', type=argparse.FileType('w', encoding='utf-8'), metavar='FILE',
+                       help='also write the files that failed to FILE as JSON: [{"path": ..., "error": ...}]')
 
     search = command('search', 'find the indexed images nearest each query image', command_search)
     hashed_paths(search, 'look up')
@@ -287,6 +304,9 @@ def main(argv=None) -> int:
         return EXIT_NOTHING_DONE
     except ConnectionError as error:
         print(f'error: cannot reach the Flow: {error}', file=sys.stderr)
+        return EXIT_NOTHING_DONE
+    except WorkspaceError as error:
+        print(f'error: {error}', file=sys.stderr)
         return EXIT_NOTHING_DONE
 
 

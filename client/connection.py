@@ -12,6 +12,8 @@ from typing import Callable, Iterable, Iterator, List, Optional, Sequence
 
 import yaml
 
+from client.workspace import check_workspace
+
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLOW_YML = os.path.join(REPOSITORY, 'flow.yml')
 DEFAULT_WORKSPACE = 'workspace'
@@ -123,6 +125,7 @@ def connect(workspace: str = DEFAULT_WORKSPACE, host: Optional[str] = None) -> I
         address = host if '://' in host else f'grpc://{host}'
         yield Connection(Client(host=address), remote=True)
         return
+    check_workspace(workspace)  # a read-only or damaged workspace, said in words before the Flow fails on it
     # The command line's own user may hash any file they can read.
     flow = load_flow(flow_config(workspace, protocols=('grpc',), allowed_roots=[os.sep]))
     with open(os.devnull, 'w') as devnull, redirect_stdout(devnull):  # Jina prints a banner on stdout

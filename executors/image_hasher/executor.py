@@ -32,8 +32,9 @@ class PathPolicy:
     `/`: its user may hash anything they can read.
     """
 
-    def __init__(self, allowed_roots: Sequence[str]):
+    def __init__(self, allowed_roots: Sequence[str], max_bytes: int = MAX_FILE_BYTES):
         self.roots = [os.path.realpath(root) for root in allowed_roots]
+        self.max_bytes = max_bytes
 
     def read(self, uri: str) -> tuple:
         """The bytes of the file named by uri and its modification time."""
@@ -50,12 +51,16 @@ class PathPolicy:
             stat = os.stat(real)
             if not os.path.isfile(real):
                 raise ImageError(f'{path} is not a file')
-            if stat.st_size > MAX_FILE_BYTES:
-                raise ImageError(f'{path} is {stat.st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,}')
+            within_limit(path, stat.st_size, self.max_bytes)
             with open(real, 'rb') as file:
                 return file.read(), stat.st_mtime
         except OSError as error:
             raise ImageError(f'cannot read {path}: {error.strerror or error}') from None
+
+
+def within_limit(what: str, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise ImageError(f'{what} is {size:,} bytes, over the limit of {max_bytes:,}')
 
 
 def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths: PathPolicy,
@@ -64,6 +69,7 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
     try:
         if doc.blob is not None:
             data = blob_bytes(doc.blob)
+            within_limit('blob', len(data), paths.max_bytes)
             image = open_image(data, max_pixels)
         elif doc.tensor is not None:
             image = image_from_array(doc.tensor)
@@ -80,6 +86,9 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
     except Exception as error:  # a decoder bug on one file must not fail the whole request
         doc.error = f'could not hash this image ({type(error).__name__}: {error})'
         return
+    finally:  # the bytes have done their job, or failed: carry them neither on to the indexer nor back
+        doc.blob = None
+        doc.tensor = None
     for name, value in bits.items():
         setattr(doc, name, bits_to_hex(value))
     doc.embedding = bits[primary].ravel().astype('uint8')
@@ -103,12 +112,12 @@ class ImageHasher(Executor):
 
     def __init__(self, hash_types: Sequence[str] = HASH_TYPES, hash_size: int = 8,
                  hash_type: str = 'phash', allowed_roots: Sequence[str] = (),
-                 max_pixels: int = DEFAULT_MAX_PIXELS, **kwargs):
+                 max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = MAX_FILE_BYTES, **kwargs):
         super().__init__(**kwargs)
         self.hash_types = params.hash_types({}, hash_types)
         self.hash_size = params.whole_number({}, 'hash_size', hash_size, 2, 32)
         self.hash_type = params.hash_type({}, hash_type)
-        self.paths = PathPolicy(allowed_roots)
+        self.paths = PathPolicy(allowed_roots, max_bytes)
         self.max_pixels = max_pixels
 
     @requests(on=['/index', '/search'])
@@ -122,8 +131,7 @@ class ImageHasher(Executor):
         if 'whash' in hash_types and hash_size & (hash_size - 1):
             raise ValueError(f'whash needs a power-of-two hash_size (4, 8, 16, 32), not {hash_size}')
         for doc in docs:
-            hash_document(doc, hash_types, hash_size, primary, self.paths, self.max_pixels)
-        return docs
-
             if hashed_already(doc, primary):
                 continue
+            hash_document(doc, hash_types, hash_size, primary, self.paths, self.max_pixels)
+        return docs

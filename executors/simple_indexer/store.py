@@ -109,7 +109,8 @@ class ImageStore:
                         results.append((cursor.lastrowid, True))
                 self._db.execute('COMMIT')
             except BaseException:
-                self._db.execute('ROLLBACK')
+                if self._db.in_transaction:  # SQLite has rolled back by itself after some errors (disk full)
+                    self._db.execute('ROLLBACK')
                 raise
         return results
 
@@ -151,7 +152,8 @@ class ImageStore:
                 self._db.executemany('DELETE FROM images WHERE key = ?', [(key,) for key in keys])
                 self._db.execute('COMMIT')
             except BaseException:
-                self._db.execute('ROLLBACK')
+                if self._db.in_transaction:  # SQLite has rolled back by itself after some errors (disk full)
+                    self._db.execute('ROLLBACK')
                 raise
         return sorted(set(keys))
 
