@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from executors.parameters import default_threshold
 from tests.images import DATA, INDEX_IMAGES, QUERY_IMAGES, REPOSITORY, original_of
 from tests.network import free_ports
 
@@ -45,7 +46,7 @@ def test_every_copy_finds_its_original_first_and_strangers_find_nothing(workspac
         if original:
             assert result['matches'][0]['uri'] == original, result
             distances = [m['distance'] for m in result['matches']]
-            assert distances == sorted(distances) and distances[-1] <= 10
+            assert distances == sorted(distances) and distances[-1] <= default_threshold('phash', 64)
         else:
             assert result['matches'] == [], result
 
