@@ -6,6 +6,7 @@ IMAGE_SUFFIXES = frozenset({
     '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.bmp', '.dib', '.tif', '.tiff',
     '.ppm', '.pgm', '.pbm', '.pnm', '.tga', '.ico', '.jp2', '.j2k', '.heic', '.heif', '.avif',
 })
+NOT_A_FILE = 'not a regular file or folder (a dangling or looping link, a pipe or a device)'
 
 
 def is_image_name(path: str) -> bool:
@@ -16,8 +17,9 @@ def find_images(paths: Iterable[str]) -> Tuple[List[str], List[Tuple[str, str]]]
     """Image files named by `paths` (files, or folders searched recursively) and the problems met.
 
     A file named explicitly is taken whatever its extension; inside folders only image
-    extensions count. Symbolic links to folders are not followed, so a link loop cannot
-    trap the walk. Each folder's files come in name order, so runs are repeatable.
+    extensions count, and an image name that is not a regular file (a dangling link, say)
+    is reported as a problem. Symbolic links to folders are not followed, so a link loop
+    cannot trap the walk. Each folder's files come in name order, so runs are repeatable.
     Returns (files, [(path, reason)]).
     """
     files, problems = [], []
@@ -29,10 +31,14 @@ def find_images(paths: Iterable[str]) -> Tuple[List[str], List[Tuple[str, str]]]
                 problems.append((error.filename or root, f'cannot list folder: {error.strerror}'))
             for folder, subfolders, names in os.walk(path, onerror=report):
                 subfolders.sort()
-                files.extend(os.path.join(folder, name) for name in sorted(names)
-                             if is_image_name(name) and os.path.isfile(os.path.join(folder, name)))
+                for name in filter(is_image_name, sorted(names)):
+                    found = os.path.join(folder, name)
+                    if os.path.isfile(found):
+                        files.append(found)
+                    else:  # never skipped in silence: a dangling or looping link, a pipe, a device
+                        problems.append((found, NOT_A_FILE))
         elif os.path.lexists(path):
-            problems.append((path, 'not a regular file or folder (or a broken link)'))
+            problems.append((path, NOT_A_FILE))
         else:
             problems.append((path, 'no such file or folder'))
     return files, problems

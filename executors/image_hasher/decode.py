@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 BACKGROUND = (255, 255, 255)  # transparent pixels are hashed as if on white paper
 DEFAULT_MAX_PIXELS = 200_000_000  # above any camera; below what would exhaust memory
 _BASE64_TEXT = re.compile(rb'[A-Za-z0-9+/\s]+={0,2}\s*')
+_HEIF_BRANDS = {b'heic', b'heix', b'hevc', b'hevx', b'heim', b'heis', b'mif1', b'msf1'}  # AVIF says 'avif'
 
 
 class ImageError(ValueError):
@@ -44,6 +45,13 @@ def blob_bytes(blob: bytes) -> bytes:
     return blob
 
 
+def unknown_format(data: bytes) -> str:
+    """What to tell a user about bytes that no installed decoder recognises."""
+    if data[4:8] == b'ftyp' and data[8:12] in _HEIF_BRANDS:  # ISO-BMFF: the brand names the codec
+        return 'HEIC/HEIF: no decoder for it is installed; convert it to JPEG, PNG or AVIF'
+    return 'unknown or unsupported format'
+
+
 def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Decode the first frame of an encoded image, refusing empty, broken and oversized files."""
     if not data:
@@ -52,6 +60,8 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as error:
         raise ImageError(f'too many pixels: {error}') from None
+    except Image.UnidentifiedImageError:  # its own message only names the BytesIO object
+        raise ImageError(f'not a readable image ({unknown_format(data)})') from None
     except Exception as error:  # Pillow raises many types for unreadable input
         raise ImageError(f'not a readable image ({type(error).__name__}: {error})') from None
     width, height = image.size
