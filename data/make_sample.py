@@ -11,9 +11,11 @@ import os
 import site
 import sys
 
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # the repository, for the alterations shared with evaluate
+from evaluation.transforms import corner_text  # noqa: E402
 LONG_SIDE = 640  # originals are shrunk so that their long side is at most this
 
 # NAME -> path inside its package (scikit-image 0.26.0, scikit-learn 1.9.1,
@@ -63,15 +65,7 @@ def as_webp(im):
     return im, "webp", 80
 
 def watermark(im):
-    im = im.convert("RGB")  # copy, so the original stays untouched
-    draw = ImageDraw.Draw(im)
-    font = ImageFont.load_default(size=max(12, im.height // 24))
-    text = "(c) sample.example"
-    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-    x, y = im.width - (right - left) - 8, im.height - (bottom - top) - 10
-    draw.text((x + 1, y + 1), text, font=font, fill=(0, 0, 0))
-    draw.text((x, y), text, font=font, fill=(255, 255, 255))
-    return im, "jpg", 90
+    return corner_text(im, "(c) sample.example", max(12, im.height // 24), (8, 10)), "jpg", 90
 
 
 # NAME -> alterations; the k-th one is written as data/query/NAME{k+2}.ext

@@ -63,17 +63,21 @@ def sharpen(image, rng):
     return image.filter(ImageFilter.UnsharpMask(radius=2, percent=150, threshold=2))
 
 
-def text_watermark(image, rng):
-    """A small copyright line in the bottom right corner, white with a dark shadow."""
+def corner_text(image, text, font_size, margin):
+    """`text` in the bottom right corner, white with a dark shadow, `margin` (right, bottom) pixels
+    in: the small copyright line scraped images carry. Returns an RGB copy."""
     image = image.convert('RGB')
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=max(10, image.height // 20))
-    text = '(c) photo.example'
+    font = ImageFont.load_default(size=font_size)
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-    x, y = image.width - (right - left) - 6, image.height - (bottom - top) - 8
+    x, y = image.width - (right - left) - margin[0], image.height - (bottom - top) - margin[1]
     draw.text((x + 1, y + 1), text, font=font, fill=(0, 0, 0))
     draw.text((x, y), text, font=font, fill=(255, 255, 255))
     return image
+
+
+def text_watermark(image, rng):
+    return corner_text(image, '(c) photo.example', max(10, image.height // 20), (6, 8))
 
 
 def banner(image, rng):
