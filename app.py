@@ -18,7 +18,7 @@ import json
 import os
 import sys
 
-from client.connection import DEFAULT_PORTS, DEFAULT_WORKSPACE, connect, flow_config, load_flow
+from client.connection import DEFAULT_PORTS, DEFAULT_WORKSPACE, check_shards, connect, flow_config, load_flow
 from client.files import find_images
 from client.dedup import duplicate_groups, leak_groups
 from client.jobs import Progress, index_files, search_files
@@ -27,11 +27,11 @@ from client.output import FORMATTERS
 from client.workspace import WorkspaceError, check_workspace
 from evaluation.command import DEFAULT_IMAGES as EVAL_IMAGES, DEFAULT_OUTPUT as EVAL_OUTPUT, command_evaluate
 from executors.documents import HASH_TYPES
-
 from executors.simple_indexer.grouping import KEEP_POLICIES
 from reports.groups import bytes_reclaimable, files_to_remove, write_data_files
 from reports.html import write_report
 from reports.sheets import group_sheet, search_sheet
+
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
 
 
@@ -67,7 +67,7 @@ def write_error_list(file, errors) -> None:
 
 def command_index(args) -> int:
     files, problems = images_or_exit(args.paths, args.errors)
-    with connect(args.workspace, args.host) as connection:
+    with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
         tally = index_files(connection, files, {'hash_type': args.hash}, args.batch_size)
     report_errors(tally.errors)
     write_error_list(args.errors, problems + tally.errors)
@@ -81,8 +81,12 @@ def command_search(args) -> int:
     parameters = {'hash_type': args.hash, 'limit': args.limit}
     if args.threshold is not None:
         parameters['threshold'] = args.threshold
-    with connect(args.workspace, args.host) as connection:
+    with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
         results = search_files(connection, files, parameters, args.batch_size)
+    if args.plot:
+        drawn = [search_sheet(r.query, r.matches, os.path.join(args.plot, f'{n:04d}-{os.path.basename(r.query)}.png'))
+                 for n, r in enumerate(results, 1) if r.matches]
+        print(f'{len(drawn)} pictures of queries and their matches in {args.plot}', file=sys.stderr)
     text = FORMATTERS[args.format](results)
     if args.output:
         with open(args.output, 'w', newline='') as file:
@@ -96,31 +100,13 @@ def command_search(args) -> int:
           f'{len(failed)} failed', file=sys.stderr)
     return exit_code(len(results) - len(failed), len(failed) + len(problems))
 
-    if args.plot:
-        drawn = [search_sheet(r.query, r.matches, os.path.join(args.plot, f'{n:04d}-{os.path.basename(r.query)}.png'))
-                 for n, r in enumerate(results, 1) if r.matches]
-        print(f'{len(drawn)} pictures of queries and their matches in {args.plot}', file=sys.stderr)
 
-def command_serve(args) -> int:
-    check_workspace(args.workspace)
-    flow = load_flow(flow_config(args.workspace, host=args.host, ports=(args.port_grpc, args.port_http),
-                                 allowed_roots=args.allow_root))
-    with flow:
-        print(f'serving {os.path.abspath(args.workspace)}: gRPC on {args.host}:{args.port_grpc}, '
-              f'HTTP on {args.host}:{args.port_http}; Ctrl-C stops', file=sys.stderr)
-        flow.block()
-    return EXIT_OK
-
-
-def command_status(args) -> int:
-    with connect(args.workspace, args.host) as connection:
-        print(json.dumps(connection.call('/status'), indent=2))
 def command_dedup(args) -> int:
     parameters = {'hash_type': args.hash, 'strict': args.strict, 'keep': args.keep,
                   'prefer': [os.path.abspath(folder) for folder in args.prefer]}
     if args.threshold is not None:
         parameters['threshold'] = args.threshold
-    with connect(args.workspace, args.host) as connection:
+    with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
         images = connection.call('/status').get('images', 0)
         if not images:
             print('error: the index is empty: run `python app.py index PATH` first', file=sys.stderr)
@@ -191,6 +177,21 @@ def command_undo(args) -> int:
     return exit_code(len(restored), len(failed))
 
 
+def command_serve(args) -> int:
+    check_workspace(args.workspace)
+    check_shards(args.workspace, args.shards)
+    flow = load_flow(flow_config(args.workspace, host=args.host, ports=(args.port_grpc, args.port_http),
+                                 allowed_roots=args.allow_root, replicas=args.replicas, shards=args.shards))
+    with flow:
+        print(f'serving {os.path.abspath(args.workspace)}: gRPC on {args.host}:{args.port_grpc}, '
+              f'HTTP on {args.host}:{args.port_http}; Ctrl-C stops', file=sys.stderr)
+        flow.block()
+    return EXIT_OK
+
+
+def command_status(args) -> int:
+    with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
+        print(json.dumps(connection.call('/status'), indent=2))
     return EXIT_OK
 
 
@@ -206,6 +207,12 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument('--workspace', default=DEFAULT_WORKSPACE, help='index folder (default: ./workspace)')
         if flow_client:
             sub.add_argument('--host', help='a running Flow (grpc://HOST:PORT or HOST:PORT) instead of a local one')
+        # Scaling out (README, "Scaling out"): for the Flow started here; a --host Flow has its own.
+        sub.add_argument('--replicas', type=positive, metavar='N',
+                         help='hasher replicas, each a process hashing requests in parallel (default: flow.yml, 1)')
+        sub.add_argument('--shards', type=positive, metavar='N',
+                         help='indexer shards, each storing a part of the index in WORKSPACE/SimpleIndexer/<shard>; '
+                              'a workspace is always used with the number it was indexed with (default: flow.yml, 1)')
         return sub
 
     def hashed_paths(sub, verb):
@@ -227,23 +234,6 @@ def parser() -> argparse.ArgumentParser:
     search.add_argument('--format', choices=FORMATTERS, default='table', help='output format (default: table)')
     search.add_argument('--output', metavar='FILE', help='write the results here instead of to stdout')
 
-    serve = command('serve', 'run the Flow for gRPC and HTTP clients until stopped', command_serve, flow_client=False)
-    serve.add_argument('--host', default='127.0.0.1', help='address to listen on (default: 127.0.0.1, this machine only)')
-    serve.add_argument('--port-grpc', type=positive, default=DEFAULT_PORTS[0], help=f'gRPC port (default: {DEFAULT_PORTS[0]})')
-    serve.add_argument('--port-http', type=positive, default=DEFAULT_PORTS[1], help=f'HTTP port (default: {DEFAULT_PORTS[1]})')
-    serve.add_argument('--allow-root', action='append', default=[], metavar='DIR',
-                       help='a folder whose images clients may name by path (repeatable); '
-                            'by default clients must send the image bytes')
-
-    command('status', 'show what the index holds', command_status)
-
-    evaluate = commands.add_parser('evaluate', help='measure each hash on a labelled benchmark of altered copies',
-                                   description='measure each hash on a labelled benchmark of altered copies')
-    evaluate.set_defaults(function=command_evaluate)
-    evaluate.add_argument('--images', default=EVAL_IMAGES, metavar='DIR',
-                          help='folder of distinct photos to build the benchmark from (default: data/eval)')
-    evaluate.add_argument('--output', default=EVAL_OUTPUT, metavar='DIR',
-                          help='where results.md, results.csv, thresholds.json and pr_curves.png go '
     search.add_argument('--plot', metavar='DIR', help='also draw each query with its matches, as PNGs in DIR')
 
     dedup = command('dedup', 'find duplicate groups in the index and write reports (a dry run unless --move-to)',
@@ -275,6 +265,23 @@ def parser() -> argparse.ArgumentParser:
     undo_parser.add_argument('manifest', metavar='MANIFEST', help='the manifest-*.jsonl that dedup wrote')
     undo_parser.set_defaults(function=command_undo)
 
+    serve = command('serve', 'run the Flow for gRPC and HTTP clients until stopped', command_serve, flow_client=False)
+    serve.add_argument('--host', default='127.0.0.1', help='address to listen on (default: 127.0.0.1, this machine only)')
+    serve.add_argument('--port-grpc', type=positive, default=DEFAULT_PORTS[0], help=f'gRPC port (default: {DEFAULT_PORTS[0]})')
+    serve.add_argument('--port-http', type=positive, default=DEFAULT_PORTS[1], help=f'HTTP port (default: {DEFAULT_PORTS[1]})')
+    serve.add_argument('--allow-root', action='append', default=[], metavar='DIR',
+                       help='a folder whose images clients may name by path (repeatable); '
+                            'by default clients must send the image bytes')
+
+    command('status', 'show what the index holds', command_status)
+
+    evaluate = commands.add_parser('evaluate', help='measure each hash on a labelled benchmark of altered copies',
+                                   description='measure each hash on a labelled benchmark of altered copies')
+    evaluate.set_defaults(function=command_evaluate)
+    evaluate.add_argument('--images', default=EVAL_IMAGES, metavar='DIR',
+                          help='folder of distinct photos to build the benchmark from (default: data/eval)')
+    evaluate.add_argument('--output', default=EVAL_OUTPUT, metavar='DIR',
+                          help='where results.md, results.csv, thresholds.json and pr_curves.png go '
                                '(default: ./evaluation-output)')
     evaluate.add_argument('--single-only', action='store_true',
                           help='measure the single hashes only, not the extra views (trim, rotations, crops)')

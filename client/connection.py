@@ -29,8 +29,9 @@ def quiet_third_party_warnings() -> None:
 
 def flow_config(workspace: str, host: str = '127.0.0.1', ports: Optional[Sequence[int]] = None,
                 protocols: Sequence[str] = ('grpc', 'http'), allowed_roots: Sequence[str] = (),
-                ) -> dict:
-    """flow.yml with this run's workspace, address and readable folders filled in.
+                replicas: Optional[int] = None, shards: Optional[int] = None) -> dict:
+    """flow.yml with this run's workspace, address and readable folders filled in, and the
+    hasher's replicas and the indexer's shards when given (None: as flow.yml says).
 
     ports=None lets Jina pick free ones (a local run must not collide with a running server).
     """
@@ -44,12 +45,32 @@ def flow_config(workspace: str, host: str = '127.0.0.1', ports: Optional[Sequenc
     else:
         settings['port'] = list(ports)
     for executor in config['executors']:
-        executor['uses'] = os.path.join(REPOSITORY, executor['uses'])  # any working directory
+        for key in ('uses', 'uses_after'):
+            if key in executor:
+                executor[key] = os.path.join(REPOSITORY, executor[key])  # any working directory
         if executor['name'] == 'indexer':
             executor['workspace'] = os.path.abspath(workspace)
+            if shards is not None:
+                executor['shards'] = shards
         if executor['name'] == 'hasher':
+            if replicas is not None:
+                executor['replicas'] = replicas
             executor.setdefault('uses_with', {})['allowed_roots'] = [os.path.abspath(p) for p in allowed_roots]
     return config
+
+
+def check_shards(workspace: str, shards: Optional[int]) -> None:
+    """Refuse, in words, a workspace indexed with another number of shards (the shards would
+    refuse it too, but Jina would only say that the Flow did not start)."""
+    from client.workspace import WorkspaceError
+    from executors.simple_indexer.sharding import partition_problem
+    if shards is None:
+        with open(FLOW_YML) as file:
+            indexer = [e for e in yaml.safe_load(file)['executors'] if e['name'] == 'indexer'][0]
+        shards = indexer.get('shards', 1)
+    problem = partition_problem(os.path.join(os.path.abspath(workspace), 'SimpleIndexer'), shards)
+    if problem:
+        raise WorkspaceError(problem)
 
 
 def load_flow(config: dict):
@@ -88,8 +109,6 @@ class Connection:
                          on_done=done, on_error=failed, return_type=DocList[ImageDoc],
                          continue_on_error=True)
 
-    def call(self, endpoint: str, parameters: Optional[dict] = None) -> dict:
-        """An endpoint that answers with a summary (/status, /delete, /clear): the indexer's dict."""
     def fetch(self, endpoint: str, parameters: Optional[dict] = None) -> List:
         """An endpoint that answers with documents of its own (/duplicates): those documents."""
         from docarray import DocList
@@ -97,12 +116,11 @@ class Connection:
         return list(self.client.post(endpoint, inputs=DocList[ImageDoc](), parameters=parameters or {},
                                      return_type=DocList[ImageDoc]))
 
-        from docarray import DocList
-        from executors.documents import ImageDoc
-        responses = self.client.post(endpoint, inputs=DocList[ImageDoc](), parameters=parameters or {},
-                                     return_responses=True)
-        results = responses[0].parameters.get('__results__', {})
-        return _whole_numbers(next(iter(results.values()), {}))
+    def call(self, endpoint: str, parameters: Optional[dict] = None) -> dict:
+        """An endpoint that answers with a summary (/status, /delete, /clear): the `result` of the
+        one document it answers with (summed over the shards by the shard merger)."""
+        answer = self.fetch(endpoint, parameters)
+        return _whole_numbers(dict(answer[0].result)) if answer else {}
 
 
 def _whole_numbers(value):
@@ -115,9 +133,11 @@ def _whole_numbers(value):
 
 
 @contextmanager
-def connect(workspace: str = DEFAULT_WORKSPACE, host: Optional[str] = None) -> Iterator[Connection]:
+def connect(workspace: str = DEFAULT_WORKSPACE, host: Optional[str] = None, replicas: Optional[int] = None,
+            shards: Optional[int] = None) -> Iterator[Connection]:
     """A Connection to the Flow at `host` (grpc://HOST:PORT, http://HOST:PORT or HOST:PORT),
-    or to a Flow started here on `workspace` and stopped on exit."""
+    or to a Flow started here on `workspace` (with `replicas` hashers and `shards` indexer
+    shards, when given) and stopped on exit."""
     quiet_third_party_warnings()
     os.environ.setdefault('JINA_LOG_LEVEL', 'ERROR')  # start-up chatter would bury our own output
     if host:
@@ -127,7 +147,9 @@ def connect(workspace: str = DEFAULT_WORKSPACE, host: Optional[str] = None) -> I
         return
     check_workspace(workspace)  # a read-only or damaged workspace, said in words before the Flow fails on it
     # The command line's own user may hash any file they can read.
-    flow = load_flow(flow_config(workspace, protocols=('grpc',), allowed_roots=[os.sep]))
+    check_shards(workspace, shards)
+    flow = load_flow(flow_config(workspace, protocols=('grpc',), allowed_roots=[os.sep], replicas=replicas,
+                                 shards=shards))
     with open(os.devnull, 'w') as devnull, redirect_stdout(devnull):  # Jina prints a banner on stdout
         flow.start()
     try:

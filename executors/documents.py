@@ -3,7 +3,7 @@
 One schema serves every endpoint so that gRPC clients, the HTTP gateway and both executors
 agree on field names. Over HTTP (JSON), `blob` is the base64 text of the encoded image.
 """
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from docarray import BaseDoc
 from docarray.typing import NdArray
@@ -50,3 +50,6 @@ class ImageDoc(BaseDoc):
     # /search: by distance, then id; /duplicates: the group's other members. Not Optional: docarray 0.41 cannot rebuild an Optional
     # nested list in the gateway (the anyOf keeps a dangling $ref), so an empty list it is.
     matches: List[Match] = []
+    # /status, /delete, /clear: the answer as one document (a dict returned by an endpoint would
+    # reach the client from one shard only). Not Optional, for the same reason as matches.
+    result: Dict[str, Any] = {}

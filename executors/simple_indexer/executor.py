@@ -10,8 +10,10 @@ from jina import Executor, requests
 
 from executors import parameters as params
 from executors.documents import ImageDoc, Match
+from executors.simple_indexer.grouping import keep_rank
 from executors.simple_indexer.image_index import ImageIndex
-from executors.simple_indexer.store import ImageRecord
+from executors.simple_indexer.sharding import partition_problem, shard_of
+from executors.simple_indexer.store import ImageRecord, blob_to_hex
 
 MAX_LIMIT = 10_000
 
@@ -38,11 +40,30 @@ def _match(row: dict) -> Match:
                  height=row['height'], byte_size=row['byte_size'], mtime=row['mtime'])
 
 
-def _group_document(group: dict) -> ImageDoc:
+def _answer(**values) -> DocList[ImageDoc]:
+    """/status, /delete, /clear answer with one document: dicts would reach the client from one shard only."""
+    return DocList[ImageDoc]([ImageDoc(result=values)])
+
+
+def group_document(group: dict) -> ImageDoc:
     kept = group['keep']
     return ImageDoc(id=kept['id'], uri=kept['uri'], digest=kept['digest'], width=kept['width'],
                     height=kept['height'], byte_size=kept['byte_size'], mtime=kept['mtime'],
                     status=group['kind'], matches=[_match(row) for row in group['duplicates']])
+
+
+def table_documents(index: ImageIndex, hash_type: str, hash_size: int, shard_id: int, **settings) -> DocList[ImageDoc]:
+    """One shard's part of /duplicates for the shard merger: a first document whose `result`
+    holds the shard and the request's settings, then one document per stored image with its hash
+    and row (`result` {'key': its key, the order it was indexed in on this shard})."""
+    keys, codes, rows = index.table(hash_type, hash_size)
+    nbits = hash_size * hash_size
+    head = ImageDoc(result={'table_of_shard': shard_id, 'hash_type': hash_type, 'hash_size': hash_size, **settings})
+    return DocList[ImageDoc]([head] + [
+        ImageDoc(id=row['id'], uri=row['uri'], digest=row['digest'], width=row['width'], height=row['height'],
+                 byte_size=row['byte_size'], mtime=row['mtime'], hash_size=hash_size, result={'key': key},
+                 **{hash_type: blob_to_hex(code.tobytes(), nbits)})
+        for key, code in zip(keys.tolist(), codes) for row in (rows[key],)])
 
 
 class SimpleIndexer(Executor):
@@ -50,11 +71,21 @@ class SimpleIndexer(Executor):
 
     `hash_type` is the hash searched by default; `load_on_start` builds its in-memory index
     when the executor starts instead of at the first search.
+
+    Sharded (`shards: N`, `polling: ALL`, the shard merger as `uses_after`), each shard receives
+    every request, stores only the images whose id falls to it (sharding.py), and answers
+    /duplicates with its table for the merger to group (see README.md).
     """
 
     def __init__(self, hash_type: str = 'phash', hash_size: int = 8, limit: int = 10,
                  load_on_start: bool = True, **kwargs):
         super().__init__(**kwargs)
+        self.shard_id = getattr(self.runtime_args, 'shard_id', None) or 0
+        self.shards = getattr(self.runtime_args, 'shards', None) or 1
+        if os.path.basename(os.path.normpath(self.workspace)) == str(self.shard_id):  # Jina's WORKSPACE/<class>/<shard>
+            problem = partition_problem(os.path.dirname(os.path.normpath(self.workspace)), self.shards, only=self.shard_id)
+            if problem:
+                raise RuntimeError(problem)
         self.hash_type = params.hash_type({}, hash_type)
         self.hash_size = hash_size
         self.limit = limit
@@ -68,7 +99,7 @@ class SimpleIndexer(Executor):
 
     @requests(on='/index')
     def add(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:
-        usable = [doc for doc in docs if _usable(doc)]
+        usable = [doc for doc in docs if _usable(doc) and shard_of(record_of(doc).id, self.shards) == self.shard_id]
         for doc, is_new in zip(usable, self.index.add([record_of(doc) for doc in usable])):
             doc.status = 'indexed' if is_new else 'updated'
         return docs
@@ -109,21 +140,25 @@ class SimpleIndexer(Executor):
             raise ValueError(f'strict must be true or false, not {strict!r}')
         if not isinstance(prefer, list) or not all(isinstance(folder, str) for folder in prefer):
             raise ValueError('prefer must be a list of folder paths')
-        groups = self.index.duplicates(hash_type, hash_size, threshold, strict=strict,
-                                       keep=parameters.get('keep', 'best'), prefer=prefer)
-        return DocList[ImageDoc]([_group_document(group) for group in groups])
+        keep = parameters.get('keep', 'best')
+        if self.shards > 1:
+            keep_rank(keep, prefer)  # a wrong policy fails here, before any table is sent
+            return table_documents(self.index, hash_type, hash_size, self.shard_id, threshold=threshold, strict=strict,
+                                   keep=keep, prefer=prefer)
+        groups = self.index.duplicates(hash_type, hash_size, threshold, strict=strict, keep=keep, prefer=prefer)
+        return DocList[ImageDoc]([group_document(group) for group in groups])
 
     @requests(on='/delete')
-    def delete(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs):
+    def delete(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
         """Remove images named by `parameters` {'ids': [...], 'uris': [...]} or by the docs' uris."""
         parameters = parameters or {}
         uris = list(parameters.get('uris') or []) + [doc.uri for doc in docs if doc.uri]
-        return {'deleted': self.index.delete(ids=list(parameters.get('ids') or []), uris=uris)}
+        return _answer(deleted=self.index.delete(ids=list(parameters.get('ids') or []), uris=uris))
 
     @requests(on='/clear')
-    def clear(self, **kwargs):
-        return {'deleted': self.index.clear()}
+    def clear(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:
+        return _answer(deleted=self.index.clear())
 
     @requests(on='/status')
-    def status(self, **kwargs):
-        return {'workspace': self.workspace, **self.index.status()}
+    def status(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:
+        return _answer(workspace=self.workspace, shards=self.shards, **self.index.status())

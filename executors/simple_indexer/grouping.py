@@ -9,7 +9,11 @@ Two ways to group:
 Both run in O(pairs * alpha(n)) / O(pairs + n log n) time.
 """
 import os
-from typing import Callable, Dict, Iterable, List, Sequence
+from typing import Callable, Dict, Iterable, List, Sequence, Tuple
+
+import numpy as np
+
+from executors.simple_indexer.hamming import HammingIndex
 
 KEEP_POLICIES = ('best', 'oldest', 'first')
 
@@ -70,7 +74,8 @@ def keep_rank(policy: str, prefer: Sequence[str] = ()) -> Callable[[dict], tuple
 
     def best(row: dict) -> tuple:
         uri = row.get('uri') or ''
-        return (-(row.get('width') or 0) * (row.get('height') or 0), -(row.get('byte_size') or 0), len(uri), uri)
+        return (-(row.get('width') or 0) * (row.get('height') or 0), -(row.get('byte_size') or 0), len(uri), uri,
+                row.get('id') or '')  # the id: images sent without a uri must not tie either
 
     def rank(row: dict) -> tuple:
         preferred = 0 if prefer and _under(row.get('uri') or '', prefer) else 1
@@ -82,3 +87,56 @@ def keep_rank(policy: str, prefer: Sequence[str] = ()) -> Callable[[dict], tuple
         return (preferred, *best(row))
 
     return rank
+
+
+# The whole /duplicates computation over a table of (key, packed code, row). One shard's
+# ImageIndex and the shard merger (the union of every shard's table) both call these, so a
+# sharded index finds the same groups as one index by construction.
+
+def identical_copies(keys: Sequence[int], digests: Sequence[str]) -> Dict[int, List[int]]:
+    """Representative (smallest key) -> all keys that share a digest, for digests held by two or more."""
+    by_digest: Dict[str, List[int]] = {}
+    for key, digest in zip(keys, digests):
+        by_digest.setdefault(digest, []).append(int(key))
+    return {min(members): sorted(members) for members in by_digest.values() if len(members) > 1}
+
+
+def near_pairs(keys: np.ndarray, codes: np.ndarray, nbits: int, copies: Dict[int, List[int]],
+               threshold: int) -> Tuple[List[int], List[int], set]:
+    """Pairs of keys within `threshold` bits, one representative per set of identical copies
+    entering the all-pairs search (copies have identical hashes); and every key a group may hold."""
+    others = [key for members in copies.values() for key in members[1:]]
+    unique = HammingIndex(nbits)
+    mask = ~np.isin(keys, others)
+    unique.add(keys[mask], np.ascontiguousarray(codes[mask]).tobytes())
+    keys_a, keys_b, _ = unique.pairs_within(threshold)
+    keys_a, keys_b = keys_a.tolist(), keys_b.tolist()
+    return keys_a, keys_b, set(keys_a) | set(keys_b) | set(others) | set(copies)
+
+
+def groups_from_pairs(keys_a: List[int], keys_b: List[int], copies: Dict[int, List[int]], rows: Dict[int, dict],
+                      keys: np.ndarray, codes: np.ndarray, strict: bool, rank_row: Callable[[dict], tuple]) -> List[dict]:
+    """Groups {'kind': 'exact'|'near', 'keep': row, 'duplicates': [row + 'distance' to the kept file]},
+    exact groups first, then by the kept file's uri and id. rows: key -> row for every involved key."""
+    def members_of(representative: int) -> List[int]:
+        return copies.get(representative, [representative])
+
+    def rank(representative: int) -> tuple:
+        return min(rank_row(rows[key]) for key in members_of(representative))
+
+    groups = strict_groups(keys_a, keys_b, rank) if strict else connected_groups(keys_a, keys_b)
+    grouped = {key for group in groups for key in group}
+    groups += [[representative] for representative in copies if representative not in grouped]
+    order = np.argsort(keys)
+    return sorted((_describe_group([k for rep in group for k in members_of(rep)], rows, rank_row, keys, codes, order)
+                   for group in groups),
+                  key=lambda g: (g['kind'] != 'exact', g['keep']['uri'] or '', g['keep']['id']))
+
+
+def _describe_group(members, rows, rank_row, keys, codes, order) -> dict:
+    members = sorted(members, key=lambda key: rank_row(rows[key]))
+    member_codes = codes[order[np.searchsorted(keys, members, sorter=order)]]
+    distances = np.bitwise_count(member_codes ^ member_codes[0]).sum(axis=1).tolist()
+    digests = {rows[key]['digest'] for key in members}
+    return {'kind': 'exact' if len(digests) == 1 else 'near', 'keep': rows[members[0]],
+            'duplicates': [dict(rows[key], distance=int(d)) for key, d in zip(members[1:], distances[1:])]}

@@ -8,7 +8,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from executors.simple_indexer.grouping import connected_groups, keep_rank, strict_groups
+from executors.simple_indexer.grouping import groups_from_pairs, keep_rank, near_pairs
 from executors.simple_indexer.hamming import HammingIndex, pad
 from executors.simple_indexer.store import ImageRecord, ImageStore, hex_to_blob
 
@@ -75,30 +75,17 @@ class ImageIndex:
             index = self._loaded(hash_type, hash_size)
             keys, codes = index.keys.copy(), index.codes.copy()
             copies = self._identical_copies(keys)
-            others = [key for members in copies.values() for key in members[1:]]
-            unique = HammingIndex(index.nbits)
-            mask = ~np.isin(keys, others)
-            unique.add(keys[mask], codes[mask].tobytes())
-            keys_a, keys_b, _ = unique.pairs_within(threshold)
-            involved = set(keys_a.tolist()) | set(keys_b.tolist()) | set(others) | set(copies)
+            keys_a, keys_b, involved = near_pairs(keys, codes, index.nbits, copies, threshold)
             rows = self.store.rows(involved)
+        return groups_from_pairs(keys_a, keys_b, copies, rows, keys, codes, strict, rank_row)
 
-        def members_of(representative: int) -> List[int]:
-            return copies.get(representative, [representative])
-
-        def rank(representative: int) -> tuple:
-            return min(rank_row(rows[key]) for key in members_of(representative))
-
-        if strict:
-            groups = strict_groups(keys_a.tolist(), keys_b.tolist(), rank)
-        else:
-            groups = connected_groups(keys_a.tolist(), keys_b.tolist())
-        grouped = {key for group in groups for key in group}
-        groups += [[representative] for representative in copies if representative not in grouped]
-        order = np.argsort(keys)
-        return sorted((self._describe_group([k for rep in group for k in members_of(rep)], rows, rank_row,
-                                            keys, codes, order) for group in groups),
-                      key=lambda g: (g['kind'] != 'exact', g['keep']['uri'] or '', g['keep']['id']))
+    def table(self, hash_type: str, hash_size: int) -> Tuple[np.ndarray, np.ndarray, Dict[int, dict]]:
+        """Everything /duplicates works on: keys, their (n, words) codes and their rows (as
+        ImageStore.rows). A shard sends this to the shard merger, which groups all shards' tables."""
+        with self._lock:
+            index = self._loaded(hash_type, hash_size)
+            keys, codes = index.keys.copy(), index.codes.copy()
+            return keys, codes, self.store.rows(keys.tolist())
 
     def _identical_copies(self, keys: np.ndarray) -> Dict[int, List[int]]:
         """Representative key -> all keys with the same digest, for the images in this index."""
@@ -108,15 +95,6 @@ class ImageIndex:
             if len(present) > 1:
                 copies[present[0]] = present
         return copies
-
-    @staticmethod
-    def _describe_group(members, rows, rank_row, keys, codes, order) -> dict:
-        members = sorted(members, key=lambda key: rank_row(rows[key]))
-        member_codes = codes[order[np.searchsorted(keys, members, sorter=order)]]
-        distances = np.bitwise_count(member_codes ^ member_codes[0]).sum(axis=1).tolist()
-        digests = {rows[key]['digest'] for key in members}
-        return {'kind': 'exact' if len(digests) == 1 else 'near', 'keep': rows[members[0]],
-                'duplicates': [dict(rows[key], distance=int(d)) for key, d in zip(members[1:], distances[1:])]}
 
     def delete(self, ids=(), uris=()) -> int:
         with self._lock:

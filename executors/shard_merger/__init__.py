@@ -1,0 +1,3 @@
+from executors.shard_merger.executor import ShardMerger
+
+__all__ = ['ShardMerger']
