@@ -68,30 +68,66 @@ def send_files(connection: Connection, endpoint: str, files: List[str], paramete
     make_doc = make_doc or (lambda path: document_for(path, connection.remote))
     progress = Progress(verb, len(files))
     paths_by_id = {}
+    taken = {}  # paths handed to the client and not yet answered or failed, in order
+    next_file, attempt, answered_any = 0, 0, False
 
-    def docs():
-        for path in files:
+    def failed(path: str, reason: str) -> None:
+        taken.pop(path, None)
+        on_failure(path, reason)
+        progress.advance(1)
+
+    def docs(mine: int):
+        # One generator per attempt: a broken stream's generator stops instead of taking more files.
+        nonlocal next_file
+        while next_file < len(files) and mine == attempt:
+            path = files[next_file]
+            next_file += 1
+            taken[path] = None
             try:
                 doc = make_doc(path)
             except OSError as error:
-                on_failure(path, f'cannot read: {error.strerror or error}')
-                progress.advance(1)
+                failed(path, f'cannot read: {error.strerror or error}')
                 continue
             paths_by_id[doc.id] = path
             yield doc
 
     def answered(docs, error):
+        nonlocal answered_any
+        answered_any = True
         for doc in docs:
             path = paths_by_id.pop(doc.id, doc.uri)
+            taken.pop(path, None)
             if error:
                 on_failure(path, f'server error: {error}')
             else:
                 on_doc(path, doc)
         progress.advance(len(docs))
 
-    connection.post(endpoint, docs(), parameters, batch_size, answered)
-    for path in paths_by_id.values():  # sent but never answered (the connection broke)
-        on_failure(path, 'no answer from the server')
+    while True:
+        handed_out = next_file
+        try:
+            connection.post(endpoint, docs(attempt), parameters, batch_size, answered)
+            break
+        except Exception as error:  # the stream broke: a request over the server's size limit, or the server gone
+            if isinstance(error, ConnectionError) and not answered_any:
+                raise  # the server was never reached: one message says so
+            attempt += 1
+            reason = f'no answer from the server: {broken_stream(error)}'
+            stuck = next_file == handed_out  # not one file went out this time: the rest cannot either
+            for path in list(taken) + (files[next_file:] if stuck else []):  # in flight: lost with the stream
+                failed(path, reason)
+            paths_by_id.clear()
+            if stuck:
+                break
+    for path in list(taken):  # sent but never answered
+        failed(path, 'no answer from the server')
+
+
+def broken_stream(error: Exception) -> str:
+    """One line on why a stream broke: gRPC's own errors print as several lines of repr."""
+    if callable(getattr(error, 'code', None)) and callable(getattr(error, 'details', None)):
+        return f'gRPC error: {error.code()} {error.details()}'
+    return (str(error).splitlines() or [type(error).__name__])[0]
 
 
 def index_files(connection: Connection, files: List[str], parameters: dict, batch_size: int = 32) -> IndexTally:

@@ -15,7 +15,8 @@ import pytest
 from docarray import DocList
 
 import app
-from client.connection import REPOSITORY, flow_config, load_flow
+from client.connection import REPOSITORY, Connection, flow_config, load_flow
+from client.jobs import index_files
 from executors.documents import ImageDoc
 from executors.image_hasher.tests.test_decode import png_header_claiming
 from tests.corpus import encoded, photo
@@ -201,3 +202,55 @@ def test_no_client_data_is_unpickled_or_evaluated():
                 assert called not in ('eval', 'exec', 'unsafe_load'), f'{path}:{node.lineno}'
                 if called == 'load' and getattr(getattr(node.func, 'value', None), 'id', None) == 'yaml':
                     assert 'SafeLoader' in ast.dump(node), f'{path}:{node.lineno}: yaml.load without SafeLoader'
+
+
+def test_a_remote_index_run_reports_an_oversized_request_and_every_other_file(served, tmp_path):
+    """`app.py index --host`: the request the gateway refuses kills its gRPC stream. The oversized
+    file, and any sent on the same stream and lost with it, are failed by name; none is forgotten.
+
+    Which of the files in flight had their answer before the stream broke, and whether the client
+    sees the server's RESOURCE_EXHAUSTED or its own failed send, depends on timing.
+    """
+    client, http_port, _ = served
+    big = tmp_path / 'big.png'
+    big.write_bytes(b'\x89PNG' + bytes(REQUEST_LIMIT))
+    files = [INDEX_IMAGES[2], str(big), *INDEX_IMAGES[3:6]]
+    tally = index_files(Connection(client, remote=True), files, {}, batch_size=1)
+    reasons = dict(tally.errors)
+    assert tally.indexed + len(reasons) == len(files) and str(big) in reasons
+    assert all(reason.startswith('no answer from the server: gRPC error: ') for reason in reasons.values())
+    again = index_files(Connection(client, remote=True), [path for path in reasons if path != str(big)], {})
+    assert again.errors == [] and again.indexed == len(reasons) - 1
+    assert_served_normally(client, http_port)
+
+
+class BreakingConnection:
+    """A stand-in Connection whose stream breaks on the batch holding `poison`, as a refused request does."""
+
+    remote = True
+
+    def __init__(self, poison: str):
+        self.poison, self.streams = poison, 0
+
+    def post(self, endpoint, docs, parameters, batch_size, on_batch):
+        self.streams += 1
+        batch = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) == batch_size:
+                if any(d.uri == self.poison for d in batch):
+                    raise RuntimeError('gRPC error: StatusCode.RESOURCE_EXHAUSTED: too large\nmore detail')
+                on_batch([doc.model_copy(update={'status': 'indexed'}) for doc in batch], None)
+                batch = []
+        if batch:
+            on_batch([doc.model_copy(update={'status': 'indexed'}) for doc in batch], None)
+
+
+def test_after_a_broken_stream_the_files_not_yet_sent_go_on_a_new_one(monkeypatch):
+    files = [f'/images/{number:02d}.png' for number in range(10)]
+    monkeypatch.setattr('client.jobs.document_for', lambda path, remote: ImageDoc(uri=path))
+    connection = BreakingConnection(poison=files[4])
+    tally = index_files(connection, files, {}, batch_size=2)
+    assert tally.errors == [(path, 'no answer from the server: gRPC error: StatusCode.RESOURCE_EXHAUSTED: too large')
+                            for path in files[4:6]]  # the refused batch, named
+    assert tally.indexed == 8 and connection.streams == 2
