@@ -1,11 +1,25 @@
 """Hamming-distance search over packed hashes held in memory.
 
-All hashes of one type and size sit in one (n, words) uint64 array; a query XORs against
-every row and counts the differing bits. That is O(n * words) per query, vectorised by numpy
-(about 1 ms per 10^5 64-bit hashes on one core), with 16 bytes of memory per 64-bit entry.
-Rows are named by integer keys (the SQLite rowid), so the index holds no strings.
+All hashes of one type and size sit in one (n, words) uint64 array, rows named by integer keys
+(the SQLite rowid), 16 bytes per 64-bit entry. Two searches use it:
+
+- `within` (one query): multi-index hashing. Norouzi, Punjani and Fleet, "Fast Search in
+  Hamming Space with Multi-Index Hashing", CVPR 2012: the hash is cut into 16-bit substrings,
+  each with a table of the rows sorted by that substring, and by the pigeonhole principle a row
+  within r bits of the query is within a few bits of it in at least one substring. Only the
+  rows in the table buckets near the query's substrings are compared in full.
+- `pairs_within` (all pairs, what /duplicates needs): the same principle joined with itself
+  (multi_index.py), so the work grows with n times the bucket load instead of with n^2.
+
+Both fall back to brute force (XOR and popcount against every row) where that is cheaper:
+small indexes, large thresholds, and hash sizes that are not a whole number of 64-bit words.
 """
 import numpy as np
+
+from executors.simple_indexer import multi_index
+
+SMALL = 1 << 18       # below this many rows a query scans them all (under 0.5 ms): tables would not pay
+QUERY_PART_BITS = 16  # the query tables' substrings: 65,536 buckets, 4 bytes per row per table
 
 
 def pad(packed: bytes, words: int) -> bytes:
@@ -24,6 +38,7 @@ class HammingIndex:
         self._keys = np.empty(capacity, dtype=np.int64)
         self._codes = np.empty((capacity, self.words), dtype=np.uint64)
         self.size = 0
+        self._tables = None  # the query's substring tables over rows [0, self._tables.rows)
 
     def __len__(self) -> int:
         return self.size
@@ -37,7 +52,11 @@ class HammingIndex:
         return self._codes[:self.size]
 
     def add(self, keys, packed_codes: bytes) -> None:
-        """Append entries: keys[i] has the i-th words*8 bytes of packed_codes. Keys must be new."""
+        """Append entries: keys[i] has the i-th words*8 bytes of packed_codes. Keys must be new.
+
+        The substring tables stay valid: rows added after they were built are scanned in full
+        by each query until there are enough of them to rebuild the tables.
+        """
         keys = np.asarray(keys, dtype=np.int64)
         codes = np.frombuffer(packed_codes, dtype=np.uint64).reshape(len(keys), self.words)
         end = self.size + len(keys)
@@ -53,46 +72,87 @@ class HammingIndex:
         """Drop the entries with these keys (O(n): meant for batches, not single calls in a loop)."""
         keep = ~np.isin(self.keys, np.asarray(keys, dtype=np.int64))
         kept = int(keep.sum())
+        if kept == self.size:
+            return
         self._keys[:kept] = self.keys[keep]
         self._codes[:kept] = self.codes[keep]
         self.size = kept
+        self._tables = None  # rows moved: the next query rebuilds the tables
 
     def distances(self, packed_query: bytes) -> np.ndarray:
         query = np.frombuffer(packed_query, dtype=np.uint64)
-        return np.bitwise_count(self.codes ^ query).sum(axis=1, dtype=np.int64)
+        return _distances(self.codes, query)
 
     def within(self, packed_query: bytes, threshold: int, limit: int):
         """(keys, distances) of the entries at most `threshold` bits away, the `limit` nearest.
 
         Ties at the limit's distance are all returned so that the caller can order them by id.
         """
-        dist = self.distances(packed_query)
-        rows = np.flatnonzero(dist <= threshold)
+        query = np.frombuffer(packed_query, dtype=np.uint64)
+        rows = self._candidates(query, threshold)
+        if rows is None:
+            dist = _distances(self.codes, query)
+            rows = np.flatnonzero(dist <= threshold)
+            dist = dist[rows]
+        else:
+            dist = _distances(self.codes[rows], query)
+            close = dist <= threshold
+            rows, first = np.unique(rows[close], return_index=True)  # found in several substrings
+            dist = dist[close][first]
         if rows.size > limit:
-            kth = np.partition(dist[rows], limit - 1)[limit - 1]
-            rows = rows[dist[rows] <= kth]
-        return self.keys[rows], dist[rows]
+            kth = np.partition(dist, limit - 1)[limit - 1]
+            nearest = dist <= kth
+            rows, dist = rows[nearest], dist[nearest]
+        return self.keys[rows], dist
+
+    def _candidates(self, query: np.ndarray, threshold: int):
+        """Rows that may be within `threshold` of the query (a superset), or None to scan them all."""
+        if self.size < SMALL or self.nbits % 64:
+            return None
+        tables = self._tables
+        if tables is None or self.size - tables.rows > max(SMALL, tables.rows // 16):
+            tables = self._tables = multi_index.SubstringTables(self.codes, QUERY_PART_BITS)
+        if not tables.worth_probing(threshold):
+            return None
+        tail = np.arange(tables.rows, self.size)  # added since the tables were built
+        return np.concatenate([tables.probe(query, threshold), tail])
 
     def pairs_within(self, threshold: int, block: int = 512):
         """Every pair of stored entries at most `threshold` bits apart: (keys_a, keys_b, distances).
 
-        Each pair comes once, with keys_a < keys_b. Brute force in blocks of rows: O(n^2 * words)
-        time, O(block * n) memory.
+        Each pair comes once, with keys_a < keys_b, in no particular order. Multi-index hashing
+        where it is cheaper than comparing every pair, which is exact too (multi_index.py).
         """
         keys, codes = self.keys, self.codes
-        found_a, found_b, found_d = [], [], []
-        for start in range(0, self.size, block):
-            rows = codes[start:start + block]
-            dist = np.bitwise_count(rows[:, None, :] ^ codes[None, start:, :]).sum(axis=2, dtype=np.int64)
-            i, j = np.nonzero(dist <= threshold)
-            later = j > i  # j is offset by `start`, so this keeps each pair once and drops self-pairs
-            i, j = i[later] + start, j[later] + start
-            found_a.append(keys[i])
-            found_b.append(keys[j])
-            found_d.append(dist[i - start, j - start])
-        if not found_a:
-            empty = np.empty(0, dtype=np.int64)
-            return empty, empty, empty
-        a, b, d = np.concatenate(found_a), np.concatenate(found_b), np.concatenate(found_d)
-        low, high = np.minimum(a, b), np.maximum(a, b)
-        return low, high, d
+        if self.nbits % 64 == 0 and multi_index.join_is_cheaper(self.size, self.nbits, threshold):
+            i, j, d = multi_index.pairs_within(codes, threshold)
+        else:
+            i, j, d = brute_pairs_within(codes, threshold, block)
+        a, b = keys[i], keys[j]
+        return np.minimum(a, b), np.maximum(a, b), d
+
+
+def _distances(codes: np.ndarray, query: np.ndarray) -> np.ndarray:
+    if codes.shape[1] == 1:  # the common 64-bit case: no per-row sum
+        return np.bitwise_count(codes[:, 0] ^ query[0]).astype(np.int64)
+    return np.bitwise_count(codes ^ query).sum(axis=1, dtype=np.int64)
+
+
+def brute_pairs_within(codes: np.ndarray, threshold: int, block: int = 512):
+    """(rows_i, rows_j, distances) of every pair i < j of rows at most `threshold` bits apart.
+
+    Compares every pair, in blocks of rows: O(n^2 * words) time, O(block * n) memory.
+    """
+    found_i, found_j, found_d = [], [], []
+    for start in range(0, len(codes), block):
+        rows = codes[start:start + block]
+        dist = np.bitwise_count(rows[:, None, :] ^ codes[None, start:, :]).sum(axis=2, dtype=np.int64)
+        i, j = np.nonzero(dist <= threshold)
+        later = j > i  # j is offset by `start`, so this keeps each pair once and drops self-pairs
+        found_i.append(i[later] + start)
+        found_j.append(j[later] + start)
+        found_d.append(dist[i[later], j[later]])
+    if not found_i:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    return np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_d)
