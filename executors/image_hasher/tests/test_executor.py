@@ -27,7 +27,7 @@ def hashed(hasher, *docs, **parameters):
 
 
 def test_a_request_hashes_good_images_and_marks_bad_ones(served_folder):
-    hasher = ImageHasher(allowed_roots=[str(served_folder)])
+    hasher = ImageHasher(allowed_roots=[str(served_folder)], exact=True)  # ImageHash's pixels, bit for bit
     with open(INDEX_IMAGES[2], 'rb') as file:
         blob = file.read()
     docs = hashed(hasher, ImageDoc(uri=str(served_folder / 'inside.jpg')), ImageDoc(blob=b'not an image'),
@@ -65,7 +65,7 @@ def test_a_server_without_allowed_folders_reads_no_path(served_folder):
 def test_parameters_choose_the_hashes_and_their_size(served_folder):
     hasher = ImageHasher(allowed_roots=[str(served_folder)])
     doc, = hashed(hasher, ImageDoc(uri=str(served_folder / 'inside.jpg')),
-                  hash_type='dhash', hash_types=['dhash'], hash_size=16.0)  # JSON numbers are floats
+                  hash_type='dhash', hash_types=['dhash'], hash_size=16.0, exact=True)  # JSON numbers are floats
     assert doc.phash is None and doc.dhash == str(imagehash.dhash(Image.open(INDEX_IMAGES[0]), 16))
     assert doc.embedding.size == 256
 
