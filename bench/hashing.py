@@ -1,0 +1,178 @@
+"""Hashing benchmark: `python app.py index` against a plain ImageHash loop on the same photos.
+
+On the 2,000 JPEGs of bench/photos.py (1-3 megapixels, made from package-shipped photos):
+- the baseline: one process, `imagehash.phash(Image.open(path))` for each file (one hash);
+- this project: `python app.py index FOLDER` on a fresh workspace as a subprocess, timed from
+  its start to its exit (Flow start, all four hashes, SQLite writes included), with the fast
+  path (the default) and with the exact path (`exact: true`);
+- the per-image cost of each step (one process, no Flow) for the baseline, the exact path and
+  the fast path;
+- the fast path's distance from stock ImageHash (`imagehash.X(Image.open(path))`) per hash type
+  on a sample: mean and largest number of differing bits, share of identical hashes;
+- with --scaling: the index time for 250, 500, 1000 and 2000 of the photos.
+
+    python bench/hashing.py [--count 2000] [--photos /tmp/bench-photos] [--scaling]
+"""
+import argparse
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPOSITORY)
+from bench.photos import DEFAULT_OUT, make  # noqa: E402
+from executors.image_hasher import hashes  # noqa: E402
+from executors.image_hasher.decode import open_image, shrink, to_grey  # noqa: E402
+
+IMAGEHASH = {'ahash': imagehash.average_hash, 'phash': imagehash.phash,
+             'dhash': imagehash.dhash, 'whash': imagehash.whash}
+EXACT_INDEX = """
+import sys
+sys.path.insert(0, {repository!r})
+from client.connection import connect
+from client.jobs import index_files
+files = sorted(open({listing!r}).read().split())
+with connect({workspace!r}) as connection:
+    tally = index_files(connection, files, {{'hash_type': 'phash', 'exact': True}})
+print(tally.summary(), file=sys.stderr)
+"""
+
+
+def baseline(paths):
+    """Seconds for the plain loop the issue names: one process, pHash only."""
+    started = time.perf_counter()
+    for path in paths:
+        imagehash.phash(Image.open(path))
+    return time.perf_counter() - started
+
+
+def run_index(folder, exact=False, replicas=None):
+    """Seconds of `python app.py index folder` (or the exact path through the same client) on a fresh workspace."""
+    with tempfile.TemporaryDirectory() as scratch:
+        workspace = os.path.join(scratch, 'workspace')
+        if exact:
+            listing = os.path.join(scratch, 'files.txt')
+            with open(listing, 'w') as file:
+                file.write('\n'.join(os.path.join(folder, name) for name in os.listdir(folder)))
+            command = [sys.executable, '-c', EXACT_INDEX.format(repository=REPOSITORY, listing=listing,
+                                                                 workspace=workspace)]
+        else:
+            command = [sys.executable, os.path.join(REPOSITORY, 'app.py'), 'index', folder, '--workspace', workspace]
+            if replicas:
+                command += ['--replicas', str(replicas)]
+        started = time.perf_counter()
+        finished = subprocess.run(command, capture_output=True, text=True, cwd=scratch)
+        seconds = time.perf_counter() - started
+    if finished.returncode != 0:
+        raise SystemExit(f'{command} failed:\n{finished.stderr[-2000:]}')
+    return seconds, finished.stderr.strip().splitlines()[-1]
+
+
+def breakdown(paths):
+    """Milliseconds per image of each step, for the baseline, the exact path and the fast path."""
+    steps = {'baseline': {}, 'exact': {}, 'fast': {}}
+
+    def add(path_kind, step, started):
+        now = time.perf_counter()
+        steps[path_kind][step] = steps[path_kind].get(step, 0.0) + now - started
+        return now
+
+    side = hashes.fast_side(8)
+    for path in paths:
+        with open(path, 'rb') as file:
+            data = file.read()
+        t = time.perf_counter()
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        t = add('baseline', 'decode (full)', t)
+        grey = image.convert('L')
+        t = add('baseline', 'grey', t)
+        small = np.asarray(grey.resize((32, 32), Image.Resampling.LANCZOS))
+        t = add('baseline', 'resize', t)
+        imagehash.phash(Image.fromarray(small))  # the DCT and median on the 32x32 it resized to
+        add('baseline', 'transform (pHash)', t)
+        for kind, reduce_to in (('exact', 0), ('fast', side)):
+            t = time.perf_counter()
+            image = open_image(data, reduce_to=reduce_to)
+            t = add(kind, 'decode' + (' (DCT-scaled, grey)' if reduce_to else ' (full)'), t)
+            grey = to_grey(image)
+            if reduce_to:
+                grey = shrink(grey, reduce_to)
+            t = add(kind, 'grey', t)
+            for name in IMAGEHASH:
+                hashes.compute_hashes(grey, [name], 8, exact=not reduce_to)
+                t = add(kind, f'{name} (resize + transform)', t)
+    return {kind: {step: seconds / len(paths) * 1e3 for step, seconds in found.items()}
+            for kind, found in steps.items()}
+
+
+def agreement(paths):
+    """Per hash type: the fast path's distance in bits from stock ImageHash on the opened file."""
+    distances = {name: [] for name in IMAGEHASH}
+    side = hashes.fast_side(8)
+    for path in paths:
+        with open(path, 'rb') as file:
+            data = file.read()
+        fast = hashes.compute_hashes(shrink(to_grey(open_image(data, reduce_to=side)), side), IMAGEHASH, 8, exact=False)
+        stock = Image.open(path)
+        for name, function in IMAGEHASH.items():
+            reference = function(stock)
+            distances[name].append(int(np.count_nonzero(fast[name] != reference.hash)))
+    return {name: {'images': len(found), 'mean_bits': float(np.mean(found)), 'max_bits': int(max(found)),
+                   'identical': float(np.mean(np.array(found) == 0))} for name, found in distances.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--count', type=int, default=2000)
+    parser.add_argument('--photos', default=DEFAULT_OUT)
+    parser.add_argument('--agreement-sample', type=int, default=500)
+    parser.add_argument('--breakdown-sample', type=int, default=200)
+    parser.add_argument('--scaling', action='store_true', help='also time 250, 500 and 1000 photos')
+    parser.add_argument('--output', default='/tmp/bench-hashing.json')
+    args = parser.parse_args()
+    paths = make(args.count, args.photos)
+    report = {'machine': f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores',
+              'date': time.strftime('%Y-%m-%d %H:%M'), 'load_before': os.getloadavg(), 'images': len(paths)}
+
+    def show(key, value):
+        report[key] = value
+        print(key, json.dumps(value), flush=True)
+
+    seconds = baseline(paths)
+    show('baseline', {'seconds': seconds, 'images_per_s': len(paths) / seconds})
+    for label, options in (('index_fast', {}), ('index_fast_1_replica', {'replicas': 1}),
+                           ('index_exact', {'exact': True})):
+        seconds, summary = run_index(args.photos, **options)
+        show(label, {'seconds': seconds, 'images_per_s': len(paths) / seconds, 'summary': summary,
+                     'speedup_vs_baseline': report['baseline']['seconds'] / seconds})
+    show('per_image_ms', breakdown(paths[:args.breakdown_sample]))
+    show('agreement_with_imagehash', agreement(paths[::max(1, len(paths) // args.agreement_sample)]))
+    if args.scaling:
+        scaling = []
+        for count in (250, 500, 1000):
+            with tempfile.TemporaryDirectory() as folder:
+                for path in paths[:count]:
+                    os.symlink(path, os.path.join(folder, os.path.basename(path)))
+                index_seconds, _ = run_index(folder)
+            scaling.append({'images': count, 'index_s': index_seconds, 'baseline_s': baseline(paths[:count])})
+        scaling.append({'images': len(paths), 'index_s': report['index_fast']['seconds'],
+                        'baseline_s': report['baseline']['seconds']})
+        show('scaling', scaling)
+    report['load_after'] = os.getloadavg()
+    with open(args.output, 'w') as file:
+        json.dump(report, file, indent=1)
+    print(f'wrote {args.output}', file=sys.stderr)
+
+
+if __name__ == '__main__':
+    main()
