@@ -133,27 +133,26 @@ def test_unreadable_files_and_folders_are_reported_not_skipped(open_folder):
     assert doc.error == f'cannot read {locked_file}: Permission denied' and doc.phash is None
 
 
-def test_exit_code_0_when_all_is_done_and_1_when_nothing_could_be(tmp_path):
-    write_many(str(tmp_path / 'good'), 3)
+def test_exit_code_1_when_nothing_could_be_done(tmp_path):
     bad = tmp_path / 'bad'
     bad.mkdir()
     for case in bad_cases()[:3]:
         (bad / case.name).write_bytes(case.data)
     errors = tmp_path / 'errors.json'
-    run = app('index', str(tmp_path / 'good'), '--workspace', str(tmp_path / 'ws'), '--errors', str(errors))
-    assert run.returncode == 0 and json.loads(errors.read_text()) == [], run.stderr
     run = app('index', str(bad), '--workspace', str(tmp_path / 'ws'), '--errors', str(errors))
     assert run.returncode == 1 and 'indexed 0 new, 0 updated, 3 failed' in run.stderr
     assert sorted(entry['path'] for entry in json.loads(errors.read_text())) == sorted(str(p) for p in bad.iterdir())
+    assert stored_uris(str(tmp_path / 'ws')) == {}
     run = app('index', str(tmp_path / 'nothing-here'), '--workspace', str(tmp_path / 'ws'), '--errors', str(errors))
-    assert run.returncode == 1
+    assert run.returncode == 1 and 'error: no image files found' in run.stderr
     assert json.loads(errors.read_text()) == [{'path': str(tmp_path / 'nothing-here'), 'error': 'no such file or folder'}]
-    assert stored_uris(str(tmp_path / 'ws')) == {str(p): 1 for p in sorted((tmp_path / 'good').iterdir())}
 
 
-def test_a_folder_of_10000_small_files(tmp_path):
+def test_a_folder_of_10000_small_files_is_indexed_whole_with_exit_code_0(tmp_path):
     paths = write_many(str(tmp_path / 'many'), 10_000, size=16)
-    run = app('index', str(tmp_path / 'many'), '--workspace', str(tmp_path / 'ws'), '--batch-size', '128')
+    errors = tmp_path / 'errors.json'
+    run = app('index', str(tmp_path / 'many'), '--workspace', str(tmp_path / 'ws'), '--batch-size', '128',
+              '--errors', str(errors))
     assert run.returncode == 0, run.stderr
-    assert 'indexed 10000 new, 0 updated, 0 failed' in run.stderr
+    assert 'indexed 10000 new, 0 updated, 0 failed' in run.stderr and json.loads(errors.read_text()) == []
     assert stored_uris(str(tmp_path / 'ws')) == {path: 1 for path in paths}
