@@ -220,7 +220,8 @@ def test_a_remote_index_run_reports_an_oversized_request_and_every_other_file(se
     assert tally.indexed + len(reasons) == len(files) and str(big) in reasons
     assert all(reason.startswith('no answer from the server: gRPC error: ') for reason in reasons.values())
     again = index_files(Connection(client, remote=True), [path for path in reasons if path != str(big)], {})
-    assert again.errors == [] and again.indexed == len(reasons) - 1
+    # Unanswered is not unstored: a file in flight may have been stored before the stream broke.
+    assert again.errors == [] and again.indexed + again.updated == len(reasons) - 1
     assert_served_normally(client, http_port)
 
 
