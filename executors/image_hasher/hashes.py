@@ -72,6 +72,23 @@ HASH_FUNCTIONS = {
 }
 
 
+def block_mean_wavelet_hash(grey: Image.Image, hash_size: int, scale: int) -> np.ndarray:
+    """wHash's bits without the wavelet transforms, for the fast path.
+
+    With the Haar wavelet, zeroing the lowest band and transforming again leaves, in the
+    hash_size x hash_size low band, the means of the square's blocks minus the overall mean
+    (times a constant), so comparing those with their median is comparing the block means
+    with theirs. The same bits as wavelet_hash(grey, hash_size, scale) except where blocks tie
+    (flat areas: there the wavelets' rounding noise decides, here equal means give equal
+    bits), for a tenth of the time.
+    """
+    scale = max(scale, hash_size)
+    pixels = np.asarray(grey.resize((scale, scale), RESAMPLE), dtype=np.float64) / 255.0
+    block = scale // hash_size
+    means = pixels.reshape(hash_size, block, hash_size, block).mean(axis=(1, 3))
+    return means > np.median(means)
+
+
 def fast_side(hash_size: int) -> int:
     """The fast path's smallest decoded side: twice pHash's input (8 * hash_size pixels)."""
     return 8 * hash_size
@@ -81,14 +98,14 @@ def compute_hashes(grey: Image.Image, hash_types, hash_size: int, exact: bool = 
     """Every requested hash of one decoded image, as {hash type: boolean matrix}.
 
     exact=False computes wHash on a square of fast_side(hash_size) pixels at most instead of
-    the largest power of two in the image: its bits are means of 8x8 blocks of that square,
-    which a smaller square gives nearly the same, for a quarter of the wavelet work or less.
+    the largest power of two in the image (its bits compare block means, which a smaller
+    square gives nearly the same), from the block means directly.
     """
     hashes = {}
     for name in hash_types:
         if name == 'whash' and not exact:
             natural = 2 ** int(np.log2(min(grey.size)))
-            hashes[name] = wavelet_hash(grey, hash_size, min(natural, fast_side(hash_size)))
+            hashes[name] = block_mean_wavelet_hash(grey, hash_size, min(natural, fast_side(hash_size)))
         else:
             hashes[name] = HASH_FUNCTIONS[name](grey, hash_size)
     return hashes
