@@ -4,6 +4,7 @@ SQLite is the truth; the in-memory indexes are rebuilt from it, one per (hash ty
 size), the first time that kind of hash is searched, and kept in step with every change after.
 """
 import threading
+from itertools import islice
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -26,9 +27,9 @@ class ImageIndex:
         kind = (hash_type, hash_size)
         if kind not in self._memory:
             index = HammingIndex(hash_size * hash_size)
-            rows = list(self.store.hashes(hash_type, hash_size))
-            if rows:
-                index.add([key for key, _ in rows], b''.join(pad(blob, index.words) for _, blob in rows))
+            rows = self.store.hashes(hash_type, hash_size)
+            while page := list(islice(rows, 65536)):  # a page at a time: 10^6 tuples would cost ~150 MB
+                index.add([key for key, _ in page], b''.join(pad(blob, index.words) for _, blob in page))
             self._memory[kind] = index
         return self._memory[kind]
 

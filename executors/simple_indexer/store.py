@@ -114,14 +114,24 @@ class ImageStore:
                 raise
         return results
 
-    def hashes(self, hash_type: str, hash_size: int) -> Iterator[Tuple[int, bytes]]:
-        """(key, packed hash) of every image that has this hash type at this size."""
+    def hashes(self, hash_type: str, hash_size: int, page: int = 65536) -> Iterator[Tuple[int, bytes]]:
+        """(key, packed hash) of every image that has this hash type at this size, by key.
+
+        Read a page at a time (the lock is not held between pages), so that loading 10^6 of them
+        never holds 10^6 Python tuples at once.
+        """
         if hash_type not in HASH_TYPES:
             raise ValueError(f'unknown hash type {hash_type!r}')
-        with self._lock:
-            rows = self._db.execute(f'SELECT key, {hash_type} FROM images '
-                                    f'WHERE hash_size = ? AND {hash_type} IS NOT NULL', (hash_size,)).fetchall()
-        return iter(rows)
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(f'SELECT key, {hash_type} FROM images WHERE key > ? AND hash_size = ? '
+                                        f'AND {hash_type} IS NOT NULL ORDER BY key LIMIT ?',
+                                        (last, hash_size, page)).fetchall()
+            yield from rows
+            if len(rows) < page:
+                return
+            last = rows[-1][0]
 
     def rows(self, keys: Iterable[int]) -> Dict[int, dict]:
         """key -> {key, id, uri, digest, width, height, byte_size, mtime} for the given keys."""
