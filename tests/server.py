@@ -3,7 +3,7 @@ import os
 import signal
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from contextlib import contextmanager
 
@@ -16,20 +16,23 @@ def served(workspace: str, *options: str, timeout: float = 180):
     """Yield (process, grpc_port, http_port) once the Flow serves; kill what is left at the end.
 
     The server gets a session of its own, so os.killpg(process.pid, SIGKILL) ends the gateway
-    and both executors at once, as a power cut or the OOM killer would.
+    and both executors at once, as a power cut or the OOM killer would. Its stderr goes to a
+    file, read back for the "serving" line: a pipe would need a reader until the end.
     """
     grpc_port, http_port = free_ports(2)
-    process = subprocess.Popen([sys.executable, os.path.join(REPOSITORY, 'app.py'), 'serve', '--workspace', workspace,
-                                '--port-grpc', str(grpc_port), '--port-http', str(http_port), *options],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while 'serving' not in process.stderr.readline():
-            assert process.poll() is None and time.monotonic() < deadline, 'the server did not start'
-        threading.Thread(target=process.stderr.read, daemon=True).start()  # a full pipe would stall it
-        yield process, grpc_port, http_port
-    finally:
-        kill_group(process)
+    with tempfile.NamedTemporaryFile('w', prefix='serve-', suffix='.log') as log, open(log.name) as lines:
+        process = subprocess.Popen([sys.executable, os.path.join(REPOSITORY, 'app.py'), 'serve', '--workspace',
+                                    workspace, '--port-grpc', str(grpc_port), '--port-http', str(http_port), *options],
+                                   stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        try:
+            deadline = time.monotonic() + timeout
+            while 'serving' not in lines.readline():
+                assert process.poll() is None, 'the server did not start:\n' + open(log.name).read()
+                assert time.monotonic() < deadline, 'the server did not start in time'
+                time.sleep(0.1)
+            yield process, grpc_port, http_port
+        finally:
+            kill_group(process)
 
 
 def kill_group(process: subprocess.Popen) -> None:

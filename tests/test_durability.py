@@ -5,14 +5,10 @@ import re
 import resource
 import subprocess
 import sys
-import threading
-import time
 from contextlib import contextmanager
 
 import pytest
 
-from client.connection import Connection
-from executors.documents import ImageDoc
 from tests.corpus import write_many
 from tests.images import REPOSITORY
 from tests.server import kill_group, served
@@ -28,32 +24,22 @@ def images(tmp_path_factory):
     return folder, write_many(folder, IMAGES)
 
 
-def index_in_background(grpc_port: int, paths, acknowledged: list) -> threading.Thread:
-    """Index `paths` by uri through a served Flow; each stored document's uri goes into `acknowledged`
-    as soon as the client has the answer for its batch."""
-    from jina import Client
-
-    def on_batch(docs, error):
-        if not error:
-            acknowledged.extend(doc.uri for doc in docs if doc.status in ('indexed', 'updated'))
-
-    def run():
-        connection = Connection(Client(host=f'grpc://127.0.0.1:{grpc_port}'), remote=False)
-        try:
-            connection.post('/index', (ImageDoc(uri=path) for path in paths), batch_size=50, on_batch=on_batch)
-        except BaseException:  # the server is killed under it: that is the point
-            pass
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
+def index_in_background(grpc_port: int, paths) -> subprocess.Popen:
+    """tests/ack_client.py indexing `paths` through the served Flow: it prints `ack URI` per stored image."""
+    return subprocess.Popen([sys.executable, os.path.join(REPOSITORY, 'tests', 'ack_client.py'), str(grpc_port),
+                             *paths], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
 
 
-def wait_for(condition, seconds: float = 300) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, 'gave up waiting'
-        time.sleep(0.05)
+def acknowledged(client: subprocess.Popen, count: int = None) -> list:
+    """The uris the client reports as stored: until there are `count`, or all it printed."""
+    uris = []
+    for line in client.stdout:
+        uris.append(line.split(' ', 1)[1].rstrip('\n'))
+        if len(uris) == count:
+            return uris
+    assert count is None, f'the client stopped after {len(uris)} acknowledgements'
+    return uris
 
 
 def kill_index_run_after(folder: str, workspace: str, done: int) -> int:
@@ -81,13 +67,14 @@ def test_kill_9_mid_index_loses_nothing_acknowledged_and_a_rerun_completes(image
     workspace = str(tmp_path / 'workspace')
 
     # 1. A served Flow killed while a client streams batches to it.
-    acknowledged = []
     with served(workspace, '--allow-root', folder) as (server, grpc_port, _):
-        client = index_in_background(grpc_port, paths, acknowledged)
-        wait_for(lambda: len(acknowledged) >= 1000)
-        kill_group(server)
-        seen = list(acknowledged)
-    client.join(timeout=60)
+        client = index_in_background(grpc_port, paths)
+        try:
+            seen = acknowledged(client, 1000)
+            kill_group(server)
+        finally:
+            kill_group(client)
+        seen += acknowledged(client)  # answers it had printed by then
     assert integrity(workspace) == 'ok'
     after_kill = stored_uris(workspace)
     assert set(seen) <= set(after_kill) and max(after_kill.values()) == 1
