@@ -1,7 +1,8 @@
 """Hamming-distance search over packed hashes held in memory.
 
 All hashes of one type and size sit in one (n, words) uint64 array, rows named by integer keys
-(the SQLite rowid), 16 bytes per 64-bit entry. Two searches use it:
+(the SQLite rowid), 16 bytes per 64-bit entry (and 48 more for the query tables). Two searches
+use it:
 
 - `within` (one query): multi-index hashing. Norouzi, Punjani and Fleet, "Fast Search in
   Hamming Space with Multi-Index Hashing", CVPR 2012: the hash is cut into 16-bit substrings,
@@ -89,33 +90,30 @@ class HammingIndex:
         Ties at the limit's distance are all returned so that the caller can order them by id.
         """
         query = np.frombuffer(packed_query, dtype=np.uint64)
-        rows = self._candidates(query, threshold)
-        if rows is None:
+        tables = self._tables_for(threshold)
+        if tables is None:
             dist = _distances(self.codes, query)
             rows = np.flatnonzero(dist <= threshold)
             dist = dist[rows]
         else:
-            dist = _distances(self.codes[rows], query)
-            close = dist <= threshold
-            rows, first = np.unique(rows[close], return_index=True)  # found in several substrings
-            dist = dist[close][first]
+            rows, dist = tables.search(query, threshold)
+            tail = _distances(self.codes[tables.rows:], query)  # rows added since the tables were built
+            close = np.flatnonzero(tail <= threshold)
+            rows, dist = np.concatenate([rows, close + tables.rows]), np.concatenate([dist, tail[close]])
         if rows.size > limit:
             kth = np.partition(dist, limit - 1)[limit - 1]
             nearest = dist <= kth
             rows, dist = rows[nearest], dist[nearest]
         return self.keys[rows], dist
 
-    def _candidates(self, query: np.ndarray, threshold: int):
-        """Rows that may be within `threshold` of the query (a superset), or None to scan them all."""
+    def _tables_for(self, threshold: int):
+        """The substring tables, (re)built if needed, or None where a full scan is cheaper."""
         if self.size < SMALL or self.nbits % 64:
             return None
         tables = self._tables
         if tables is None or self.size - tables.rows > max(SMALL, tables.rows // 16):
             tables = self._tables = multi_index.SubstringTables(self.codes, QUERY_PART_BITS)
-        if not tables.worth_probing(threshold):
-            return None
-        tail = np.arange(tables.rows, self.size)  # added since the tables were built
-        return np.concatenate([tables.probe(query, threshold), tail])
+        return tables if tables.worth_probing(threshold) else None
 
     def pairs_within(self, threshold: int, block: int = 512):
         """Every pair of stored entries at most `threshold` bits apart: (keys_a, keys_b, distances).
