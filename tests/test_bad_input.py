@@ -83,7 +83,7 @@ def test_every_bad_file_is_named_with_its_reason_and_the_rest_is_indexed(indexed
     good = [case for case in cases if case.reference is not None]
     indexed = len(good) + (locked not in reasons)
     assert (f'indexed {indexed} new, 0 updated, {len(reasons) - len(traps)} failed' in run.stderr
-            and f'; {len(traps)} more paths were not image files (listed above)' in run.stderr)
+            and f'; {len(traps)} more paths could not be used (listed above)' in run.stderr)
     assert run.returncode == 3, run.stderr
 
 
