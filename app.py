@@ -16,6 +16,7 @@ talks to a Flow started by `serve`. Exit codes: 0 all done, 1 nothing could be d
 import argparse
 import json
 import os
+import signal
 import sys
 
 from client.connection import DEFAULT_PORTS, DEFAULT_WORKSPACE, check_shards, connect, flow_config, load_flow
@@ -71,7 +72,7 @@ def command_index(args) -> int:
         tally = index_files(connection, files, {'hash_type': args.hash}, args.batch_size)
     report_errors(tally.errors)
     write_error_list(args.errors, problems + tally.errors)
-    unusable = f'; {len(problems)} more path{"s" * (len(problems) != 1)} could not be used (listed above)' if problems else ''
+    unusable = f'; {len(problems)} more paths were not image files (listed above)' if problems else ''
     print(tally.summary() + unusable, file=sys.stderr)
     return exit_code(tally.indexed + tally.updated, len(tally.errors) + len(problems))
 
@@ -182,9 +183,12 @@ def command_serve(args) -> int:
     check_shards(args.workspace, args.shards)
     flow = load_flow(flow_config(args.workspace, host=args.host, ports=(args.port_grpc, args.port_http),
                                  allowed_roots=args.allow_root, replicas=args.replicas, shards=args.shards))
+    # `kill` and service managers stop a server with SIGTERM: leave through `with flow` as for
+    # Ctrl-C, so the executors close their databases and exit instead of outliving their parent.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(EXIT_OK))
     with flow:
         print(f'serving {os.path.abspath(args.workspace)}: gRPC on {args.host}:{args.port_grpc}, '
-              f'HTTP on {args.host}:{args.port_http}; Ctrl-C stops', file=sys.stderr)
+              f'HTTP on {args.host}:{args.port_http}; Ctrl-C or SIGTERM stops', file=sys.stderr)
         flow.block()
     return EXIT_OK
 

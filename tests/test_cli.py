@@ -12,7 +12,7 @@ import pytest
 
 from executors.parameters import default_threshold
 from tests.images import DATA, INDEX_IMAGES, QUERY_IMAGES, REPOSITORY, original_of
-from tests.network import free_ports
+from tests.server import served
 
 
 def app(*args, check_exit=None):
@@ -92,17 +92,21 @@ def test_wrong_usage_exits_2_with_a_message():
     assert run.returncode == 2 and 'invalid choice' in run.stderr
 
 
-def test_a_served_flow_answers_remote_clients_like_the_local_one(workspace):
-    grpc_port, http_port = free_ports(2)
-    server = subprocess.Popen([sys.executable, os.path.join(REPOSITORY, 'app.py'), 'serve', '--workspace', workspace,
-                               '--port-grpc', str(grpc_port), '--port-http', str(http_port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while 'serving' not in server.stderr.readline():
-            assert server.poll() is None and time.monotonic() < deadline, 'the server did not start'
+def test_a_served_flow_answers_remote_clients_like_the_local_one_and_stops_whole(workspace):
+    with served(workspace) as (server, grpc_port, _):
         remote = search_json(workspace, '--host', f'127.0.0.1:{grpc_port}')
         assert remote == search_json(workspace)
-    finally:
-        server.terminate()
+        server.terminate()  # SIGTERM, as `kill` and service managers stop a server
         server.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while group_alive(server.pid):  # the executors must not outlive the gateway
+            assert time.monotonic() < deadline, 'executor processes outlived `serve` after SIGTERM'
+            time.sleep(0.2)
+
+
+def group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
