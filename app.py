@@ -72,7 +72,7 @@ def command_index(args) -> int:
         tally = index_files(connection, files, {'hash_type': args.hash}, args.batch_size)
     report_errors(tally.errors)
     write_error_list(args.errors, problems + tally.errors)
-    unusable = f'; {len(problems)} more paths were not image files (listed above)' if problems else ''
+    unusable = f'; {len(problems)} more path{"s" * (len(problems) != 1)} could not be used (listed above)' if problems else ''
     print(tally.summary() + unusable, file=sys.stderr)
     return exit_code(tally.indexed + tally.updated, len(tally.errors) + len(problems))
 
