@@ -55,14 +55,15 @@ def baseline(paths):
     return time.perf_counter() - started
 
 
-def run_index(folder, exact=False, replicas=None):
-    """Seconds of `python app.py index folder` (or the exact path through the same client) on a fresh workspace."""
+def run_index(folder, exact=0, replicas=None):
+    """Seconds of `python app.py index folder` on a fresh workspace, or with exact=N of the same
+    client indexing N of the files through the exact path (`exact: true`)."""
     with tempfile.TemporaryDirectory() as scratch:
         workspace = os.path.join(scratch, 'workspace')
         if exact:
             listing = os.path.join(scratch, 'files.txt')
             with open(listing, 'w') as file:
-                file.write('\n'.join(os.path.join(folder, name) for name in os.listdir(folder)))
+                file.write('\n'.join(os.path.join(folder, name) for name in sorted(os.listdir(folder))[:exact]))
             command = [sys.executable, '-c', EXACT_INDEX.format(repository=REPOSITORY, listing=listing,
                                                                  workspace=workspace)]
         else:
@@ -137,6 +138,7 @@ def main() -> None:
     parser.add_argument('--photos', default=DEFAULT_OUT)
     parser.add_argument('--agreement-sample', type=int, default=500)
     parser.add_argument('--breakdown-sample', type=int, default=200)
+    parser.add_argument('--exact-count', type=int, default=500, help='photos indexed through the exact path')
     parser.add_argument('--scaling', action='store_true', help='also time 250, 500 and 1000 photos')
     parser.add_argument('--output', default='/tmp/bench-hashing.json')
     args = parser.parse_args()
@@ -151,10 +153,11 @@ def main() -> None:
     seconds = baseline(paths)
     show('baseline', {'seconds': seconds, 'images_per_s': len(paths) / seconds})
     for label, options in (('index_fast', {}), ('index_fast_1_replica', {'replicas': 1}),
-                           ('index_exact', {'exact': True})):
+                           ('index_exact', {'exact': args.exact_count})):
         seconds, summary = run_index(args.photos, **options)
-        show(label, {'seconds': seconds, 'images_per_s': len(paths) / seconds, 'summary': summary,
-                     'speedup_vs_baseline': report['baseline']['seconds'] / seconds})
+        count = options.get('exact') or len(paths)
+        show(label, {'images': count, 'seconds': seconds, 'images_per_s': count / seconds, 'summary': summary,
+                     'speedup_vs_baseline': report['baseline']['seconds'] / len(paths) * count / seconds})
     show('per_image_ms', breakdown(paths[:args.breakdown_sample]))
     show('agreement_with_imagehash', agreement(paths[::max(1, len(paths) // args.agreement_sample)]))
     if args.scaling:
