@@ -112,6 +112,7 @@ class HammingIndex:
             return None
         tables = self._tables
         if tables is None or self.size - tables.rows > max(SMALL, tables.rows // 16):
+            self._tables = tables = None  # the old tables go before the new ones are built
             tables = self._tables = multi_index.SubstringTables(self.codes, QUERY_PART_BITS)
         return tables if tables.worth_probing(threshold) else None
 

@@ -29,7 +29,11 @@ class ImageIndex:
             index = HammingIndex(hash_size * hash_size)
             rows = self.store.hashes(hash_type, hash_size)
             while page := list(islice(rows, 65536)):  # a page at a time: 10^6 tuples would cost ~150 MB
-                index.add([key for key, _ in page], b''.join(pad(blob, index.words) for _, blob in page))
+                keys, blobs = zip(*page)
+                packed = b''.join(blobs)
+                if len(packed) != len(blobs) * index.words * 8:  # some hash narrower than its words
+                    packed = b''.join(pad(blob, index.words) for blob in blobs)
+                index.add(keys, packed)
             self._memory[kind] = index
         return self._memory[kind]
 

@@ -62,10 +62,12 @@ def masks(bits: int, radius: int) -> np.ndarray:
     return result
 
 
-def substring(codes: np.ndarray, part) -> np.ndarray:
-    """Substring `part` of every row, as int64."""
+def substring(codes: np.ndarray, part, dtype=np.int64) -> np.ndarray:
+    """Substring `part` of every row."""
     word, shift, bits = part
-    return ((codes[:, word] >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).astype(np.int64)
+    values = codes[:, word] >> np.uint64(shift)
+    values &= np.uint64((1 << bits) - 1)
+    return values.astype(dtype)
 
 
 def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -97,14 +99,15 @@ class SubstringTables:
         self.parts = layout(codes.shape[1], part_bits)
         self.order, self.sorted_codes, self.offsets = [], [], []
         index_type = np.int32 if self.rows < 2 ** 31 else np.int64
-        for part in self.parts:
-            values = substring(codes, part)
-            order = np.argsort(values.astype(np.uint16 if part[2] <= 16 else np.uint32), kind='stable')
-            self.order.append(order.astype(index_type))
-            self.sorted_codes.append(codes[order])
+        for part in self.parts:  # one substring at a time, so that the temporaries stay small
+            values = substring(codes, part, np.uint16 if part[2] <= 16 else np.uint32)
             offsets = np.zeros((1 << part[2]) + 1, dtype=index_type)
             np.cumsum(np.bincount(values, minlength=1 << part[2]), out=offsets[1:])
             self.offsets.append(offsets)
+            order = np.argsort(values, kind='stable').astype(index_type)
+            del values
+            self.order.append(order)
+            self.sorted_codes.append(codes[order])
 
     def worth_probing(self, threshold: int) -> bool:
         """Whether probing is expected to look at fewer rows than a full scan would."""
