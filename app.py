@@ -1,6 +1,6 @@
 """Near-duplicate image detection with perceptual hashes, as a Jina Flow.
 
-    python app.py index  PATH... [--workspace DIR] [--hash phash] [--host HOST:PORT]
+    python app.py index  PATH... [--workspace DIR] [--hash phash] [--host HOST:PORT] [--errors FILE]
     python app.py search PATH... [--threshold BITS] [--limit K] [--format table|json|csv] [--output FILE]
     python app.py dedup          [--workspace DIR] [--threshold BITS] [--output DIR] [--strict] [--keep POLICY]
                                  [--prefer DIR] [--against PATH_OR_WORKSPACE] [--move-to DIR]

@@ -19,6 +19,7 @@ from client.connection import REPOSITORY, Connection, flow_config, load_flow
 from client.jobs import index_files
 from executors.documents import ImageDoc
 from executors.image_hasher.tests.test_decode import png_header_claiming
+from executors.simple_indexer.executor import SimpleIndexer
 from tests.corpus import encoded, photo
 from tests.images import INDEX_IMAGES
 from tests.network import free_ports
@@ -255,3 +256,10 @@ def test_after_a_broken_stream_the_files_not_yet_sent_go_on_a_new_one(monkeypatc
     assert tally.errors == [(path, 'no answer from the server: gRPC error: StatusCode.RESOURCE_EXHAUSTED: too large')
                             for path in files[4:6]]  # the refused batch, named
     assert tally.indexed == 8 and connection.streams == 2
+
+
+def test_a_wrong_threshold_fails_the_search_even_without_a_usable_document(tmp_path):
+    indexer = SimpleIndexer(metas={'workspace': str(tmp_path)})
+    with pytest.raises(ValueError, match='threshold'):
+        indexer.search(DocList[ImageDoc]([ImageDoc(error='unreadable')]), {'threshold': -1})
+    indexer.close()

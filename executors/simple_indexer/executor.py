@@ -109,6 +109,8 @@ class SimpleIndexer(Executor):
         parameters = parameters or {}
         hash_type = params.hash_type(parameters, self.hash_type)
         limit = params.whole_number(parameters, 'limit', self.limit, 1, MAX_LIMIT)
+        if 'threshold' in parameters:  # refuse a wrong one even when no document is usable
+            params.whole_number(parameters, 'threshold', 0, 0, 32 * 32)
         for doc in docs:
             if not _usable(doc):
                 continue
