@@ -47,8 +47,9 @@ class ImageDoc(BaseDoc):
 
     # Filled by the SimpleIndexer.
     status: Optional[str] = None  # /index: 'indexed' or 'updated'; /duplicates: 'exact' or 'near' group
-    # /search: by distance, then id; /duplicates: the group's other members. Not Optional: docarray 0.41 cannot rebuild an Optional
-    # nested list in the gateway (the anyOf keeps a dangling $ref), so an empty list it is.
+    # /search: by distance, then id; /duplicates: the group's other members. Not Optional:
+    # docarray 0.41 cannot rebuild an Optional nested list in the gateway (the anyOf keeps a
+    # dangling $ref), so an empty list it is.
     matches: List[Match] = []
     # /status, /delete, /clear: the answer as one document (a dict returned by an endpoint would
     # reach the client from one shard only). Not Optional, for the same reason as matches.
