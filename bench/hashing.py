@@ -136,8 +136,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--count', type=int, default=2000)
     parser.add_argument('--photos', default=DEFAULT_OUT)
-    parser.add_argument('--agreement-sample', type=int, default=500)
-    parser.add_argument('--breakdown-sample', type=int, default=200)
+    parser.add_argument('--agreement-sample', type=int, default=500, help='photos compared with stock ImageHash (0: skip)')
+    parser.add_argument('--breakdown-sample', type=int, default=200, help='photos timed step by step (0: skip)')
     parser.add_argument('--exact-count', type=int, default=500, help='photos indexed through the exact path')
     parser.add_argument('--scaling', action='store_true', help='also time 250, 500 and 1000 photos')
     parser.add_argument('--output', default='/tmp/bench-hashing.json')
@@ -158,8 +158,10 @@ def main() -> None:
         count = options.get('exact') or len(paths)
         show(label, {'images': count, 'seconds': seconds, 'images_per_s': count / seconds, 'summary': summary,
                      'speedup_vs_baseline': report['baseline']['seconds'] / len(paths) * count / seconds})
-    show('per_image_ms', breakdown(paths[:args.breakdown_sample]))
-    show('agreement_with_imagehash', agreement(paths[::max(1, len(paths) // args.agreement_sample)]))
+    if args.breakdown_sample:
+        show('per_image_ms', breakdown(paths[:args.breakdown_sample]))
+    if args.agreement_sample:
+        show('agreement_with_imagehash', agreement(paths[::max(1, len(paths) // args.agreement_sample)]))
     if args.scaling:
         scaling = []
         for count in (250, 500, 1000):
