@@ -110,7 +110,8 @@ class SimpleIndexer(Executor):
         hash_type = params.hash_type(parameters, self.hash_type)
         limit = params.whole_number(parameters, 'limit', self.limit, 1, MAX_LIMIT)
         if 'threshold' in parameters:  # refuse a wrong one even when no document is usable
-            params.whole_number(parameters, 'threshold', 0, 0, 32 * 32)
+            nbits = max((doc.hash_size ** 2 for doc in docs if doc.hash_size), default=32 * 32)
+            params.whole_number(parameters, 'threshold', 0, 0, nbits)
         for doc in docs:
             if not _usable(doc):
                 continue
