@@ -17,7 +17,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from PIL import Image
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPOSITORY)
 from bench.photos import DEFAULT_OUT, make  # noqa: E402
+from bench.report import finish, started  # noqa: E402
 from executors.image_hasher import hashes  # noqa: E402
 from executors.image_hasher.decode import open_image, shrink, to_grey  # noqa: E402
 
@@ -143,8 +143,7 @@ def main() -> None:
     parser.add_argument('--output', default='/tmp/bench-hashing.json')
     args = parser.parse_args()
     paths = make(args.count, args.photos)
-    report = {'machine': f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores',
-              'date': time.strftime('%Y-%m-%d %H:%M'), 'load_before': os.getloadavg(), 'images': len(paths)}
+    report = started(images=len(paths))
 
     def show(key, value):
         report[key] = value
@@ -173,10 +172,7 @@ def main() -> None:
         scaling.append({'images': len(paths), 'index_s': report['index_fast']['seconds'],
                         'baseline_s': report['baseline']['seconds']})
         show('scaling', scaling)
-    report['load_after'] = os.getloadavg()
-    with open(args.output, 'w') as file:
-        json.dump(report, file, indent=1)
-    print(f'wrote {args.output}', file=sys.stderr)
+    finish(report, args.output)
 
 
 if __name__ == '__main__':

@@ -23,13 +23,13 @@ faiss uses every core (OpenMP); everything else here runs on one.
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.report import finish, started  # noqa: E402
 from executors.simple_indexer.hamming import HammingIndex  # noqa: E402
 
 QUERY_THRESHOLDS = (8, 15)  # 15: pHash's measured default at 64 bits (executors/parameters.py)
@@ -180,8 +180,7 @@ def main() -> None:
     parser.add_argument('--threshold', type=int, default=8)
     parser.add_argument('--output', default='/tmp/bench-search.json')
     args = parser.parse_args()
-    report = {'machine': f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores',
-              'date': time.strftime('%Y-%m-%d %H:%M'), 'load_before': os.getloadavg(), 'runs': []}
+    report = started(runs=[])
     for n in (int(float(size)) for size in args.sizes.split(',')):
         for kind in args.kinds.split(','):
             codes = make_hashes(kind, n)
@@ -196,10 +195,7 @@ def main() -> None:
                 METHODS[method](codes, args.threshold, queries, results)
                 print(json.dumps(results), flush=True)
                 report['runs'].append(results)
-    report['load_after'] = os.getloadavg()
-    with open(args.output, 'w') as file:
-        json.dump(report, file, indent=1)
-    print(f'wrote {args.output}', file=sys.stderr)
+    finish(report, args.output)
 
 
 if __name__ == '__main__':
