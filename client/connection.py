@@ -120,16 +120,7 @@ class Connection:
         """An endpoint that answers with a summary (/status, /delete, /clear): the `result` of the
         one document it answers with (summed over the shards by the shard merger)."""
         answer = self.fetch(endpoint, parameters)
-        return _whole_numbers(dict(answer[0].result)) if answer else {}
-
-
-def _whole_numbers(value):
-    """Counts as ints again: parameters travel as protobuf Structs, where every number is a float."""
-    if isinstance(value, dict):
-        return {key: _whole_numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_whole_numbers(item) for item in value]
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+        return dict(answer[0].result) if answer else {}
 
 
 @contextmanager
