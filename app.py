@@ -117,9 +117,10 @@ def command_dedup(args) -> int:
             report_errors(errors)
         else:
             groups = duplicate_groups(connection, parameters)
-        written = write_reports(groups, args, images)
+        summary = dedup_summary(groups, images, args.against)
+        written = write_reports(groups, args, summary)
         remove = files_to_remove(groups)
-        print(dedup_summary(groups, images, args.against), file=sys.stderr)
+        print(summary, file=sys.stderr)
         print('wrote ' + ', '.join(written), file=sys.stderr)
         if not remove:
             return EXIT_OK
@@ -136,7 +137,7 @@ def command_dedup(args) -> int:
     return exit_code(len(moved), len(failed))
 
 
-def write_reports(groups, args, images: int) -> list:
+def write_reports(groups, args, summary: str) -> list:
     """groups.json, duplicates.csv, remove.txt, contact sheets and report.html in --output."""
     written = write_data_files(groups, args.output)
     sheets = groups[:args.max_sheets]
@@ -150,7 +151,7 @@ def write_reports(groups, args, images: int) -> list:
     written.append(os.path.join(args.output, 'groups/'))
     previewed = Progress('previewing', len({m['uri'] for g in groups for m in [g['keep']] + g['duplicates']}),
                          noun='files')
-    written.append(write_report(groups, dedup_summary(groups, images, args.against),
+    written.append(write_report(groups, summary,
                                 os.path.join(args.output, 'report.html'), on_thumbnail=lambda: previewed.advance(1)))
     return written
 
