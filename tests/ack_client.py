@@ -16,6 +16,10 @@ from executors.documents import ImageDoc  # noqa: E402
 
 
 def main(port: str, paths) -> None:
+    # Jina's client logs a lost connection to stdout: the acknowledgements get stdout to themselves.
+    acks = os.fdopen(os.dup(sys.stdout.fileno()), 'w')
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
     from jina import Client
     quiet_third_party_warnings()
 
@@ -23,7 +27,7 @@ def main(port: str, paths) -> None:
         if not error:
             for doc in docs:
                 if doc.status in ('indexed', 'updated'):
-                    print('ack', doc.uri, flush=True)
+                    print('ack', doc.uri, file=acks, flush=True)
 
     connection = Connection(Client(host=f'grpc://127.0.0.1:{port}'), remote=False)
     connection.post('/index', (ImageDoc(uri=path) for path in paths), batch_size=50, on_batch=on_batch)
