@@ -1,9 +1,10 @@
 """Near-duplicate image detection with perceptual hashes, as a Jina Flow.
 
-    python app.py index  PATH... [--workspace DIR] [--hash phash] [--host HOST:PORT] [--errors FILE]
+    python app.py index  PATH... [--workspace DIR] [--hash phash] [--host HOST:PORT] [--errors FILE] [--no-views]
     python app.py search PATH... [--threshold BITS] [--limit K] [--format table|json|csv] [--output FILE]
+                                 [--rotations] [--no-views]
     python app.py dedup          [--workspace DIR] [--threshold BITS] [--output DIR] [--strict] [--keep POLICY]
-                                 [--prefer DIR] [--against PATH_OR_WORKSPACE] [--move-to DIR]
+                                 [--prefer DIR] [--against PATH_OR_WORKSPACE] [--move-to DIR] [--rotations] [--no-views]
     python app.py undo  MANIFEST
     python app.py serve          [--workspace DIR] [--host 127.0.0.1] [--port-grpc N] [--port-http N]
     python app.py status         [--workspace DIR] [--host HOST:PORT]
@@ -34,6 +35,7 @@ from reports.html import write_report
 from reports.sheets import group_sheet, search_sheet
 
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
+VIEWS_AUTO_LIMIT = 50_000  # dedup compares views up to this many images (see views_for_all_pairs)
 
 
 def report_errors(errors) -> None:
@@ -69,7 +71,7 @@ def write_error_list(file, errors) -> None:
 def command_index(args) -> int:
     files, problems = images_or_exit(args.paths, args.errors)
     with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
-        tally = index_files(connection, files, {'hash_type': args.hash}, args.batch_size)
+        tally = index_files(connection, files, {'hash_type': args.hash, 'views': args.views}, args.batch_size)
     report_errors(tally.errors)
     write_error_list(args.errors, problems + tally.errors)
     unusable = f'; {len(problems)} more path{"s" * (len(problems) != 1)} could not be used (listed above)' if problems else ''
@@ -79,7 +81,7 @@ def command_index(args) -> int:
 
 def command_search(args) -> int:
     files, problems = images_or_exit(args.paths)
-    parameters = {'hash_type': args.hash, 'limit': args.limit}
+    parameters = {'hash_type': args.hash, 'limit': args.limit, 'views': args.views, 'rotations': args.rotations}
     if args.threshold is not None:
         parameters['threshold'] = args.threshold
     with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
@@ -103,7 +105,8 @@ def command_search(args) -> int:
 
 
 def command_dedup(args) -> int:
-    parameters = {'hash_type': args.hash, 'strict': args.strict, 'keep': args.keep,
+    parameters = {'hash_type': args.hash, 'strict': args.strict, 'keep': args.keep, 'views': args.views,
+                  'rotations': args.rotations,
                   'prefer': [os.path.abspath(folder) for folder in args.prefer]}
     if args.threshold is not None:
         parameters['threshold'] = args.threshold
@@ -113,9 +116,11 @@ def command_dedup(args) -> int:
             print('error: the index is empty: run `python app.py index PATH` first', file=sys.stderr)
             return EXIT_NOTHING_DONE
         if args.against:
+            parameters['views'] = args.views is not False  # a search per image: views cost little
             groups, errors = leak_groups(connection, args.against, parameters, args.batch_size)
             report_errors(errors)
         else:
+            parameters['views'] = views_for_all_pairs(args.views, images)
             groups = duplicate_groups(connection, parameters)
         summary = dedup_summary(groups, images, args.against)
         written = write_reports(groups, args, summary)
@@ -135,6 +140,19 @@ def command_dedup(args) -> int:
     print(f'moved {len(moved)} files to {args.move_to}; `python app.py undo {manifest}` puts them back',
           file=sys.stderr)
     return exit_code(len(moved), len(failed))
+
+
+def views_for_all_pairs(asked, images: int) -> bool:
+    """Whether dedup compares views: as asked, else up to VIEWS_AUTO_LIMIT images. Views make the
+    all-pairs search some 20 times the work at 3 * 10^4 images, growing with n^2 (bench/views.py):
+    seconds at 10^4 images, minutes at 5 * 10^4, hours at 10^6."""
+    if asked is not None:
+        return asked
+    if images <= VIEWS_AUTO_LIMIT:
+        return True
+    print(f'note: {images:,} images: comparing the images alone, without their views (which would make this '
+          f'search tens of times longer); --views compares them anyway', file=sys.stderr)
+    return False
 
 
 def write_reports(groups, args, summary: str) -> list:
@@ -225,14 +243,29 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument('--hash', choices=HASH_TYPES, default='phash', help='hash to use (default: phash)')
         sub.add_argument('--batch-size', type=positive, default=32, help='images per request (default: 32)')
 
+    def view_options(sub, rotations=True, automatic=False):
+        sub.add_argument('--no-views', dest='views', action='store_false',
+                         help='compare the images alone, not also their trimmed, centre, turned and cropped views '
+                              '(faster, finds fewer padded, cropped and turned copies; README, "Detection quality")')
+        if automatic:
+            sub.add_argument('--views', dest='views', action='store_true',
+                             help=f'compare the views even above {VIEWS_AUTO_LIMIT:,} images (default: views up '
+                                  f'to {VIEWS_AUTO_LIMIT:,} images, the images alone above)')
+            sub.set_defaults(views=None)
+        if rotations:
+            sub.add_argument('--rotations', action='store_true',
+                             help='also find flipped copies and copies turned by 90, 180 or 270 degrees')
+
     index = command('index', 'add images to the index (the same file again updates its entry)', command_index)
     hashed_paths(index, 'index')
+    view_options(index, rotations=False)
     # Opened (and emptied) at once, so that a run which stops early never leaves an old list behind.
     index.add_argument('--errors', type=argparse.FileType('w', encoding='utf-8'), metavar='FILE',
                        help='also write the files that failed to FILE as JSON: [{"path": ..., "error": ...}]')
 
     search = command('search', 'find the indexed images nearest each query image', command_search)
     hashed_paths(search, 'look up')
+    view_options(search)
     search.add_argument('--threshold', type=non_negative, help='largest distance in bits that counts as a match '
                                                               '(default: measured for each hash type and size by `evaluate`)')
     search.add_argument('--limit', type=positive, default=10, help='matches per query, nearest first (default: 10)')
@@ -244,6 +277,7 @@ def parser() -> argparse.ArgumentParser:
     dedup = command('dedup', 'find duplicate groups in the index and write reports (a dry run unless --move-to)',
                     command_dedup)
     dedup.add_argument('--hash', choices=HASH_TYPES, default='phash', help='hash to compare (default: phash)')
+    view_options(dedup, automatic=True)
     dedup.add_argument('--threshold', type=non_negative, help='largest distance in bits within a group '
                                                              '(default: measured for each hash type and size by `evaluate`)')
     dedup.add_argument('--output', default='dedup-output', metavar='DIR',

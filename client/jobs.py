@@ -158,7 +158,9 @@ def search_files(connection: Connection, files: List[str], parameters: dict,
         if doc.error:
             results[path] = QueryResult(path, error=doc.error)
             return
-        threshold = parameters.get('threshold', default_threshold(hash_type, doc.hash_size ** 2))
+        threshold = parameters.get('threshold', default_threshold(hash_type, doc.hash_size ** 2,
+                                                                  parameters.get('views', True),
+                                                                  parameters.get('rotations', False)))
         results[path] = QueryResult(path, [{'uri': m.uri, 'id': m.id, 'distance': m.distance}
                                            for m in doc.matches], threshold=threshold)
 

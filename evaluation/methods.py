@@ -1,54 +1,38 @@
-"""What is measured: one hash type and size, alone or with extra views of the images.
+"""What is measured: one hash type and size, alone or with the views that `search` and `dedup`
+compare (executors/view_pairs.py, hashed by executors/image_hasher/views.py, the very code the
+hasher runs).
 
-A method's distance between a query and an indexed photo is the smallest Hamming distance over
-its pairs of views (query view, indexed view): the plain hash compares (plain, plain); `trim`
-adds (trimmed, trimmed) for pads and letterboxes; `rotations` adds the plain query against the
-7 other orientations of the indexed photo (flips and 90-degree turns); `crops` adds it against
-9 crops of the indexed photo (cut edges). Extra views sit on the index side, where they are
-computed once per photo, except the trim, which both sides need.
+A method's distance between a query and an indexed photo is the smallest over its pairs of
+views (query view, indexed view) of the distance between their hashes, as the indexer computes
+it; a view a photo does not have (hashed without views) takes no part.
 """
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 import numpy as np
 
 from evaluation.benchmark import Benchmark, hamming, hash_matrix
-from evaluation.views import CROP_VIEWS, ORIENTATIONS, oriented, trim_borders
+from executors.image_hasher.views import view_hashes
+from executors.view_pairs import HASHES_PER_VIEW, INDEX_VIEWS, QUERY_VIEWS, view_pairs
 
-PLAIN, TRIM = 'plain', 'trim'
-INDEX_VIEWS = {PLAIN: None, TRIM: trim_borders}
-INDEX_VIEWS.update({f'orientation-{k}': oriented(m) for k, m in enumerate(ORIENTATIONS, start=1)})
-INDEX_VIEWS.update({f'crop-{k}': view for k, view in enumerate(CROP_VIEWS, start=1)})
-QUERY_VIEWS = {PLAIN: None, TRIM: trim_borders}
+FAR = 1 << 20  # the distance of a view a photo does not have: never within a threshold
 
 
 @dataclass(frozen=True)
 class Method:
     hash_type: str
     hash_size: int
-    trim: bool = False
+    views: bool = False
     rotations: bool = False
-    crops: bool = False
 
     @property
     def name(self) -> str:
-        extras = [name for name, used in (('trim', self.trim), ('rotations', self.rotations), ('crops', self.crops))
-                  if used]
+        extras = [name for name, used in (('views', self.views), ('rotations', self.rotations)) if used]
         return '+'.join([f'{self.hash_type}{self.hash_size}'] + extras)
 
     @property
     def bits(self) -> int:
         return self.hash_size * self.hash_size
-
-    def view_pairs(self) -> List[Tuple[str, str]]:
-        pairs = [(PLAIN, PLAIN)]
-        if self.trim:
-            pairs.append((TRIM, TRIM))
-        if self.rotations:
-            pairs += [(PLAIN, f'orientation-{k}') for k in range(1, len(ORIENTATIONS) + 1)]
-        if self.crops:
-            pairs += [(PLAIN, f'crop-{k}') for k in range(1, len(CROP_VIEWS) + 1)]
-        return pairs
 
 
 class Hashes:
@@ -56,21 +40,43 @@ class Hashes:
 
     def __init__(self, benchmark: Benchmark):
         self.benchmark = benchmark
-        self.cache: Dict[tuple, np.ndarray] = {}
+        self.plain: Dict[tuple, np.ndarray] = {}
+        self.views: Dict[tuple, Dict[str, List[np.ndarray]]] = {}
 
-    def matrix(self, side: str, view: str, hash_type: str, hash_size: int) -> np.ndarray:
-        key = (side, view, hash_type, hash_size)
-        if key not in self.cache:
-            greys = self.benchmark.query_greys if side == 'query' else self.benchmark.index_greys
-            prepare = (QUERY_VIEWS if side == 'query' else INDEX_VIEWS)[view]
-            self.cache[key] = hash_matrix(greys, hash_type, hash_size, prepare)
-        return self.cache[key]
+    def matrix(self, side: str, hash_type: str, hash_size: int) -> np.ndarray:
+        """(images x bits) booleans: the plain hash of every image of one side."""
+        key = (side, hash_type, hash_size)
+        if key not in self.plain:
+            self.plain[key] = hash_matrix(self._greys(side), hash_type, hash_size)
+        return self.plain[key]
+
+    def view_matrices(self, side: str, view: str, hash_type: str, hash_size: int) -> List[tuple]:
+        """One (images x bits, present) pair per hash of the view: `present` marks the images
+        that have the view; the plain hash is a view of one hash that every image has."""
+        if view == 'plain':
+            matrix = self.matrix(side, hash_type, hash_size)
+            return [(matrix, np.ones(len(matrix), dtype=bool))]
+        key = (side, hash_type, hash_size)
+        if key not in self.views:
+            names = INDEX_VIEWS if side == 'index' else QUERY_VIEWS
+            self.views[key] = [view_hashes(grey, hash_type, hash_size, names) for grey in self._greys(side)]
+        per_image = self.views[key]
+        present = np.array([view in hashes for hashes in per_image])
+        blank = np.zeros((HASHES_PER_VIEW[view], hash_size * hash_size), dtype=bool)
+        stacked = np.array([hashes.get(view, blank) for hashes in per_image])  # images x hashes x bits
+        return [(stacked[:, k], present) for k in range(HASHES_PER_VIEW[view])]
+
+    def _greys(self, side: str):
+        return self.benchmark.query_greys if side == 'query' else self.benchmark.index_greys
 
     def distances(self, method: Method) -> np.ndarray:
         """(queries x index) distances of `method`: the smallest over its view pairs."""
         result = None
-        for query_view, index_view in method.view_pairs():
-            pair = hamming(self.matrix('query', query_view, method.hash_type, method.hash_size),
-                           self.matrix('index', index_view, method.hash_type, method.hash_size))
-            result = pair if result is None else np.minimum(result, pair)
+        for query_view, index_view in view_pairs(method.views, method.rotations):
+            for queries, query_present in self.view_matrices('query', query_view, method.hash_type, method.hash_size):
+                for index, index_present in self.view_matrices('index', index_view, method.hash_type, method.hash_size):
+                    pair = hamming(queries, index)
+                    pair[~query_present, :] = FAR
+                    pair[:, ~index_present] = FAR
+                    result = pair if result is None else np.minimum(result, pair)
         return result

@@ -44,6 +44,9 @@ class ImageDoc(BaseDoc):
     height: Optional[int] = None
     byte_size: Optional[int] = None
     error: Optional[str] = None  # why this image could not be used; the rest go on
+    # Hashes of views of the image (image_hasher/views.py): {'<hash type>.<view>': the hex texts of
+    # the view's hashes, end to end}. Not Optional, for the reason given at `matches`.
+    views: Dict[str, str] = {}
 
     # Filled by the SimpleIndexer.
     status: Optional[str] = None  # /index: 'indexed' or 'updated'; /duplicates: 'exact' or 'near' group

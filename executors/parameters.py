@@ -45,12 +45,33 @@ _DEFAULT_THRESHOLDS = {
 }
 
 
-def default_threshold(hash_type: str, nbits: int) -> int:
+# The same with the views of executors/view_pairs.py compared too (thresholds.json, "with_views"),
+# {(views, rotations): {hash type: {hash bits: threshold}}}: more views, more chances for two
+# different photos to come close, so lower thresholds.
+_DEFAULT_THRESHOLDS_WITH_VIEWS = {
+    (True, False): {'ahash': {64: 0, 256: 8}, 'phash': {64: 13, 256: 81}, 'dhash': {64: 2, 256: 40},
+                    'whash': {64: 0, 256: 7}},
+    (True, True): {'ahash': {64: 0, 256: 8}, 'phash': {64: 13, 256: 81}, 'dhash': {64: 2, 256: 40},
+                   'whash': {64: 0, 256: 7}},
+    (False, True): {'ahash': {64: 0, 256: 12}, 'phash': {64: 13, 256: 81}, 'dhash': {64: 2, 256: 42},
+                    'whash': {64: 0, 256: 9}},
+}
+
+
+def default_threshold(hash_type: str, nbits: int, views: bool = False, rotations: bool = False) -> int:
     """The measured threshold; for an unmeasured size, the nearest measured one scaled to nbits."""
-    measured = _DEFAULT_THRESHOLDS[hash_type]
+    table = _DEFAULT_THRESHOLDS_WITH_VIEWS[views, rotations] if views or rotations else _DEFAULT_THRESHOLDS
+    measured = table[hash_type]
     nearest = min(measured, key=lambda bits: abs(bits - nbits))
     return round(measured[nearest] * nbits / nearest)
 
 
-def threshold(parameters: dict, hash_type: str, nbits: int) -> int:
-    return whole_number(parameters, 'threshold', default_threshold(hash_type, nbits), 0, nbits)
+def threshold(parameters: dict, hash_type: str, nbits: int, views: bool = False, rotations: bool = False) -> int:
+    return whole_number(parameters, 'threshold', default_threshold(hash_type, nbits, views, rotations), 0, nbits)
+
+
+def flag(parameters: dict, name: str, default: bool) -> bool:
+    value = parameters.get(name, default)
+    if not isinstance(value, bool):
+        raise ValueError(f'{name} must be true or false, not {value!r}')
+    return value

@@ -127,7 +127,7 @@ def test_unreadable_files_and_folders_are_reported_not_skipped(open_folder):
         files, problems = find_images([root])
         with pytest.raises(PermissionError):
             document_for(locked_file, remote=True)  # a client sending bytes to a server reads the file itself
-        doc, = hasher.hash(DocList[ImageDoc]([ImageDoc(uri=locked_file)]), {})
+        doc, = hasher.hash_for_index(DocList[ImageDoc]([ImageDoc(uri=locked_file)]), {})
     assert files == [locked_file]  # listed: the read fails later, with its own message
     assert problems == [(locked_folder, 'cannot list folder: Permission denied')]
     assert doc.error == f'cannot read {locked_file}: Permission denied' and doc.phash is None

@@ -157,3 +157,37 @@ def test_search_plot_draws_each_query_that_has_matches(tmp_path):
         with Image.open(tmp_path / 'plots' / picture) as image:
             assert image.format == 'PNG'
 
+
+
+def test_views_group_padded_and_cropped_copies_and_rotations_add_flipped_ones(tmp_path):
+    photos = tmp_path / 'photos'
+    photos.mkdir()
+    for path in INDEX_IMAGES[:4]:
+        shutil.copy(path, photos)
+    original = INDEX_IMAGES[0]
+    image = Image.open(original).convert('RGB')
+    width, height = image.size
+    padded = Image.new('RGB', (width, height + height // 2))  # letterboxed in black
+    padded.paste(image, (0, height // 4))
+    padded.save(photos / 'padded.jpg', quality=90)
+    image.crop((width // 10, height // 10, width, height)).save(photos / 'cropped.jpg', quality=90)
+    image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(photos / 'flipped.jpg', quality=90)
+    workspace = str(tmp_path / 'ws')
+    app('index', str(photos), '--workspace', workspace, check_exit=0)
+
+    def grouped_with_original(*options):
+        app('dedup', '--workspace', workspace, '--output', str(tmp_path / 'out'), *options, check_exit=0)
+        groups = json.load(open(tmp_path / 'out' / 'groups.json'))
+        mine = [g for g in groups if os.path.basename(original) in
+                {os.path.basename(m['uri']) for m in [g['keep']] + g['duplicates']}]
+        return {os.path.basename(m['uri']) for g in mine for m in [g['keep']] + g['duplicates']} - \
+            {os.path.basename(original)}
+
+    assert grouped_with_original('--no-views') == set()
+    assert grouped_with_original() == {'padded.jpg', 'cropped.jpg'}
+    assert grouped_with_original('--rotations') == {'padded.jpg', 'cropped.jpg', 'flipped.jpg'}
+    found = app('search', str(photos / 'flipped.jpg'), '--workspace', workspace, '--rotations', '--format', 'json',
+                check_exit=0)
+    matches = json.loads(found.stdout)[0]['matches']
+    assert {os.path.basename(m['uri']) for m in matches[:2]} == {'flipped.jpg', os.path.basename(original)}
+    assert matches[1]['distance'] <= 2

@@ -17,7 +17,7 @@ from evaluation.methods import Hashes, Method
 from evaluation.scoring import curve, false_matches_by_group, measure, nearest_negative, recall_by_group, \
     threshold_at_precision
 from evaluation.transforms import TRANSFORMS, altered_copy, cropped, padded
-from evaluation.views import trim_borders
+from executors.image_hasher.views import trim_borders
 from executors.image_hasher.decode import open_image
 from tests.images import DATA, REPOSITORY
 

@@ -80,7 +80,7 @@ def mutated(draw) -> bytes:
 
 def hash_once(data: bytes) -> ImageDoc:
     with hang_guard():
-        doc, = HASHER.hash(DocList[ImageDoc]([ImageDoc(blob=data)]), {})
+        doc, = HASHER.hash_for_index(DocList[ImageDoc]([ImageDoc(blob=data)]), {})
     return doc
 
 

@@ -65,7 +65,8 @@ def test_three_shards_split_the_images_by_id_and_search_like_one(workspaces):
     assert answers[0] == answers[1]
 
 
-@pytest.mark.parametrize('options', [[], ['--strict', '--threshold', '24', '--prefer', os.path.join(DATA, 'index')]])
+@pytest.mark.parametrize('options', [[], ['--rotations', '--strict'],
+                                     ['--no-views', '--strict', '--threshold', '24', '--prefer', os.path.join(DATA, 'index')]])
 def test_three_shards_find_the_same_duplicate_groups_as_one(workspaces, tmp_path, options):
     groups = []
     for shards in (1, 3):

@@ -21,6 +21,8 @@ from executors.image_hasher.decode import (
     to_grey,
 )
 from executors.image_hasher.hashes import bits_to_hex, compute_hashes, fast_side
+from executors.image_hasher.views import view_hashes
+from executors.view_pairs import INDEX_VIEWS, QUERY_VIEWS
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
@@ -65,8 +67,9 @@ def within_limit(what: str, size: int, max_bytes: int) -> None:
 
 
 def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths: PathPolicy,
-                  max_pixels: int = DEFAULT_MAX_PIXELS, exact: bool = True) -> None:
-    """Fill doc's hashes, digest, size and embedding in place, or its `error`.
+                  max_pixels: int = DEFAULT_MAX_PIXELS, exact: bool = True, views=()) -> None:
+    """Fill doc's hashes, digest, size and embedding in place, or its `error`; and the primary
+    hash of each of `views` (views.py) in doc.views, as {'<hash type>.<view>': hex of its hashes}.
 
     exact=False is the fast path: a JPEG is decoded at reduced scale, other images are shrunk
     by a box filter before hashing (a bit or two from ImageHash; see the README's Speed).
@@ -87,6 +90,8 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
             raise ImageError('no image: the document has no uri, blob or tensor')
         grey = to_grey(image)
         bits = compute_hashes(shrink(grey, reduce_to) if reduce_to else grey, hash_types, hash_size, exact)
+        # Views have no ImageHash function to agree with: always hashed the fast way, which is cheap.
+        extra = view_hashes(grey, primary, hash_size, views) if views else {}
     except ImageError as error:
         doc.error = str(error)
         return
@@ -98,6 +103,7 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
         doc.tensor = None
     for name, value in bits.items():
         setattr(doc, name, bits_to_hex(value))
+    doc.views = {f'{primary}.{name}': ''.join(bits_to_hex(row) for row in rows) for name, rows in extra.items()}
     doc.embedding = bits[primary].ravel().astype('uint8')
     doc.hash_size = hash_size
     doc.digest = sha256_digest(data)
@@ -115,24 +121,33 @@ class ImageHasher(Executor):
 
     Request parameters override the configuration: `hash_type` (the primary hash, whose bits
     become the embedding), `hash_types` (which hashes to compute), `hash_size` (8 = 64 bits),
-    `exact` (true: ImageHash's pixels bit for bit; false, the default: the fast decode path).
+    `exact` (true: ImageHash's pixels bit for bit; false, the default: the fast decode path),
+    `views` (true, the default: also hash the views of views.py that find cropped, padded and
+    turned copies; an index hashes all of them, a query only its own few).
     """
 
     def __init__(self, hash_types: Sequence[str] = HASH_TYPES, hash_size: int = 8,
                  hash_type: str = 'phash', allowed_roots: Sequence[str] = (),
                  max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = MAX_FILE_BYTES,
-                 exact: bool = False, **kwargs):
+                 exact: bool = False, views: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.hash_types = params.hash_types({}, hash_types)
         self.hash_size = params.whole_number({}, 'hash_size', hash_size, 2, 32)
         self.hash_type = params.hash_type({}, hash_type)
         self.paths = PathPolicy(allowed_roots, max_bytes)
         self.max_pixels = max_pixels
-        self.exact = exact_flag({}, exact)
+        self.exact = params.flag({}, 'exact', exact)
+        self.views = params.flag({}, 'views', views)
 
-    @requests(on=['/index', '/search'])
-    def hash(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
-        parameters = parameters or {}
+    @requests(on='/index')
+    def hash_for_index(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        return self.hash(docs, parameters or {}, INDEX_VIEWS)
+
+    @requests(on='/search')
+    def hash_for_search(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        return self.hash(docs, parameters or {}, QUERY_VIEWS)
+
+    def hash(self, docs: DocList[ImageDoc], parameters: dict, views) -> DocList[ImageDoc]:
         primary = params.hash_type(parameters, self.hash_type)
         hash_types = params.hash_types(parameters, self.hash_types)
         if primary not in hash_types:
@@ -140,17 +155,12 @@ class ImageHasher(Executor):
         hash_size = params.whole_number(parameters, 'hash_size', self.hash_size, 2, 32)
         if 'whash' in hash_types and hash_size & (hash_size - 1):
             raise ValueError(f'whash needs a power-of-two hash_size (4, 8, 16, 32), not {hash_size}')
-        exact = exact_flag(parameters, self.exact)
+        exact = params.flag(parameters, 'exact', self.exact)
+        views = views if params.flag(parameters, 'views', self.views) else ()
         for doc in docs:
             if hashed_already(doc, primary):
                 continue
-            hash_document(doc, hash_types, hash_size, primary, self.paths, self.max_pixels, exact)
+            hash_document(doc, hash_types, hash_size, primary, self.paths, self.max_pixels, exact, views)
         return docs
 
-
-def exact_flag(parameters: dict, default: bool) -> bool:
-    value = parameters.get('exact', default)
-    if not isinstance(value, bool):
-        raise ValueError(f'exact must be true or false, not {value!r}')
-    return value
 

@@ -29,10 +29,14 @@ def perceptual_hash(grey: Image.Image, hash_size: int = 8) -> np.ndarray:
     Benchmarking of Perceptual Image Hash Functions", 2010.
     """
     side = hash_size * 4
-    pixels = np.asarray(grey.resize((side, side), RESAMPLE))
-    dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
-    low = dct[:hash_size, :hash_size]
-    return low > np.median(low)
+    return perceptual_hashes(np.asarray(grey.resize((side, side), RESAMPLE))[None], hash_size)[0]
+
+
+def perceptual_hashes(squares: np.ndarray, hash_size: int) -> np.ndarray:
+    """pHash of a stack of (n, 4*hash_size, 4*hash_size) grey squares at once: (n, hash_size, hash_size)."""
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(squares, axis=1), axis=2)
+    low = dct[:, :hash_size, :hash_size].reshape(len(squares), -1)
+    return (low > np.median(low, axis=1, keepdims=True)).reshape(-1, hash_size, hash_size)
 
 
 def difference_hash(grey: Image.Image, hash_size: int = 8) -> np.ndarray:
@@ -114,7 +118,8 @@ def compute_hashes(grey: Image.Image, hash_types, hash_size: int, exact: bool = 
 def bits_to_hex(bits: np.ndarray) -> str:
     """Hex text of a hash, most significant bit first: the same text as str(imagehash.ImageHash)."""
     flat = np.asarray(bits, dtype=bool).ravel()
-    return format(int(''.join('1' if b else '0' for b in flat), 2), f'0{(flat.size + 3) // 4}x')
+    leading = np.zeros(-flat.size % 8, dtype=bool)  # zeros in front fill the first byte; they add no value
+    return np.packbits(np.concatenate([leading, flat])).tobytes().hex()[-((flat.size + 3) // 4):]
 
 
 def hex_to_bits(text: str) -> np.ndarray:

@@ -11,7 +11,9 @@ import numpy as np
 from executors.documents import ImageDoc
 from executors.simple_indexer.grouping import groups_from_pairs, identical_copies, keep_rank, near_pairs
 from executors.simple_indexer.hamming import pad
-from executors.simple_indexer.store import hex_to_blob
+from executors.simple_indexer.store import hex_to_blob, views_blob
+from executors.simple_indexer.view_join import ViewTable
+from executors.view_pairs import views_needed
 
 ROW_FIELDS = ('id', 'uri', 'digest', 'width', 'height', 'byte_size', 'mtime')
 
@@ -73,16 +75,24 @@ def union_groups(tables: List[List[ImageDoc]]) -> List[dict]:
     tables = sorted(tables, key=lambda table: table[0].result['table_of_shard'])
     settings = tables[0][0].result
     hash_type, hash_size = settings['hash_type'], int(settings['hash_size'])
+    pairs = [tuple(pair) for pair in settings['pairs']]
     nbits = hash_size * hash_size
     words = (nbits + 63) // 64
     entries = sorted(((int(doc.result['key']), shard, doc) for shard, table in enumerate(tables) for doc in table[1:]),
                      key=lambda entry: entry[:2])
     docs = [doc for _, _, doc in entries]
-    keys = np.arange(len(docs), dtype=np.int64)
-    codes = np.frombuffer(b''.join(pad(hex_to_blob(getattr(doc, hash_type)), words) for doc in docs),
-                          dtype=np.uint64).reshape(len(docs), words)
+    views = {'plain': (np.arange(len(docs), dtype=np.int64),
+                       np.frombuffer(b''.join(pad(hex_to_blob(getattr(doc, hash_type)), words) for doc in docs),
+                                     dtype=np.uint64).reshape(len(docs), words))}
+    for view in views_needed(pairs):
+        packed = {key: views_blob(doc.views[f'{hash_type}.{view}'], nbits) for key, doc in enumerate(docs)
+                  if f'{hash_type}.{view}' in doc.views}
+        keys = [key for key, codes in packed.items() for _ in range(len(codes) // (words * 8))]
+        views[view] = (np.array(keys, dtype=np.int64),
+                       np.frombuffer(b''.join(packed.values()), dtype=np.uint64).reshape(len(keys), words))
+    table = ViewTable(nbits, views, pairs)
     rows = {key: dict({field: getattr(doc, field) for field in ROW_FIELDS}, key=key) for key, doc in enumerate(docs)}
-    copies = identical_copies(keys.tolist(), [doc.digest for doc in docs])
-    keys_a, keys_b, _ = near_pairs(keys, codes, nbits, copies, int(settings['threshold']))
-    return groups_from_pairs(keys_a, keys_b, copies, rows, keys, codes, bool(settings['strict']),
+    copies = identical_copies(list(range(len(docs))), [doc.digest for doc in docs])
+    keys_a, keys_b, _ = near_pairs(table, copies, int(settings['threshold']))
+    return groups_from_pairs(keys_a, keys_b, copies, rows, table, bool(settings['strict']),
                              keep_rank(settings['keep'], settings.get('prefer') or []))

@@ -11,9 +11,7 @@ Both run in O(pairs * alpha(n)) / O(pairs + n log n) time.
 import os
 from typing import Callable, Dict, Iterable, List, Sequence, Tuple
 
-import numpy as np
-
-from executors.simple_indexer.hamming import HammingIndex
+from executors.simple_indexer.view_join import ViewTable
 
 KEEP_POLICIES = ('best', 'oldest', 'first')
 
@@ -101,21 +99,17 @@ def identical_copies(keys: Sequence[int], digests: Sequence[str]) -> Dict[int, L
     return {min(members): sorted(members) for members in by_digest.values() if len(members) > 1}
 
 
-def near_pairs(keys: np.ndarray, codes: np.ndarray, nbits: int, copies: Dict[int, List[int]],
-               threshold: int) -> Tuple[List[int], List[int], set]:
+def near_pairs(table: ViewTable, copies: Dict[int, List[int]], threshold: int) -> Tuple[List[int], List[int], set]:
     """Pairs of keys within `threshold` bits, one representative per set of identical copies
     entering the all-pairs search (copies have identical hashes); and every key a group may hold."""
     others = [key for members in copies.values() for key in members[1:]]
-    unique = HammingIndex(nbits)
-    mask = ~np.isin(keys, others)
-    unique.add(keys[mask], np.ascontiguousarray(codes[mask]).tobytes())
-    keys_a, keys_b, _ = unique.pairs_within(threshold)
+    keys_a, keys_b, _ = table.pairs_within(threshold, leave_out=others)
     keys_a, keys_b = keys_a.tolist(), keys_b.tolist()
     return keys_a, keys_b, set(keys_a) | set(keys_b) | set(others) | set(copies)
 
 
 def groups_from_pairs(keys_a: List[int], keys_b: List[int], copies: Dict[int, List[int]], rows: Dict[int, dict],
-                      keys: np.ndarray, codes: np.ndarray, strict: bool, rank_row: Callable[[dict], tuple]) -> List[dict]:
+                      table: ViewTable, strict: bool, rank_row: Callable[[dict], tuple]) -> List[dict]:
     """Groups {'kind': 'exact'|'near', 'keep': row, 'duplicates': [row + 'distance' to the kept file]},
     exact groups first, then by the kept file's uri and id. rows: key -> row for every involved key."""
     def members_of(representative: int) -> List[int]:
@@ -127,16 +121,14 @@ def groups_from_pairs(keys_a: List[int], keys_b: List[int], copies: Dict[int, Li
     groups = strict_groups(keys_a, keys_b, rank) if strict else connected_groups(keys_a, keys_b)
     grouped = {key for group in groups for key in group}
     groups += [[representative] for representative in copies if representative not in grouped]
-    order = np.argsort(keys)
-    return sorted((_describe_group([k for rep in group for k in members_of(rep)], rows, rank_row, keys, codes, order)
+    return sorted((_describe_group([k for rep in group for k in members_of(rep)], rows, rank_row, table)
                    for group in groups),
                   key=lambda g: (g['kind'] != 'exact', g['keep']['uri'] or '', g['keep']['id']))
 
 
-def _describe_group(members, rows, rank_row, keys, codes, order) -> dict:
+def _describe_group(members, rows, rank_row, table: ViewTable) -> dict:
     members = sorted(members, key=lambda key: rank_row(rows[key]))
-    member_codes = codes[order[np.searchsorted(keys, members, sorter=order)]]
-    distances = np.bitwise_count(member_codes ^ member_codes[0]).sum(axis=1).tolist()
+    distances = table.distances(members[0], members[1:])
     digests = {rows[key]['digest'] for key in members}
     return {'kind': 'exact' if len(digests) == 1 else 'near', 'keep': rows[members[0]],
-            'duplicates': [dict(rows[key], distance=int(d)) for key, d in zip(members[1:], distances[1:])]}
+            'duplicates': [dict(rows[key], distance=d) for key, d in zip(members[1:], distances)]}

@@ -116,17 +116,21 @@ class HammingIndex:
             tables = self._tables = multi_index.SubstringTables(self.codes, QUERY_PART_BITS)
         return tables if tables.worth_probing(threshold) else None
 
-    def pairs_within(self, threshold: int, block: int = 512):
+    def pairs_within(self, threshold: int, block: int = 512, wanted=None):
         """Every pair of stored entries at most `threshold` bits apart: (keys_a, keys_b, distances).
 
         Each pair comes once, with keys_a < keys_b, in no particular order. Multi-index hashing
         where it is cheaper than comparing every pair, which is exact too (multi_index.py).
+        wanted(rows_i, rows_j), if given, keeps only the pairs of rows it says True for.
         """
         keys, codes = self.keys, self.codes
         if self.nbits % 64 == 0 and multi_index.join_is_cheaper(self.size, self.nbits, threshold):
-            i, j, d = multi_index.pairs_within(codes, threshold)
+            i, j, d = multi_index.pairs_within(codes, threshold, wanted=wanted)
         else:
             i, j, d = brute_pairs_within(codes, threshold, block)
+            if wanted is not None:
+                keep = wanted(i, j)
+                i, j, d = i[keep], j[keep], d[keep]
         a, b = keys[i], keys[j]
         return np.minimum(a, b), np.maximum(a, b), d
 
@@ -135,6 +139,29 @@ def _distances(codes: np.ndarray, query: np.ndarray) -> np.ndarray:
     if codes.shape[1] == 1:  # the common 64-bit case: no per-row sum
         return np.bitwise_count(codes[:, 0] ^ query[0]).astype(np.int64)
     return np.bitwise_count(codes ^ query).sum(axis=1, dtype=np.int64)
+
+
+def brute_pairs_between(first: np.ndarray, second: np.ndarray, threshold: int, cells: int = 1 << 18):
+    """(rows_i of first, rows_j of second, distances) of every pair at most `threshold` bits apart.
+
+    Compares every pair, a block of `first` at a time against all of `second`: O(n * m * words)
+    time, about `cells` distances in memory at once.
+    """
+    block = max(1, cells // max(1, len(second)))
+    found_i, found_j, found_d = [], [], []
+    for start in range(0, len(first), block):
+        if first.shape[1] == 1:  # 64-bit hashes: no per-pair sum, and one byte per distance
+            dist = np.bitwise_count(first[start:start + block, 0][:, None] ^ second[None, :, 0])
+        else:
+            dist = np.bitwise_count(first[start:start + block, None, :] ^ second[None, :, :]).sum(axis=2)
+        i, j = np.nonzero(dist <= threshold)
+        found_i.append(i + start)
+        found_j.append(j)
+        found_d.append(dist[i, j].astype(np.int64))
+    if not found_i:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    return np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_d)
 
 
 def brute_pairs_within(codes: np.ndarray, threshold: int, block: int = 512):

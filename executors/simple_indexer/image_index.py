@@ -1,23 +1,30 @@
 """The indexer's core, usable without a Flow: durable store plus in-memory Hamming indexes.
 
 SQLite is the truth; the in-memory indexes are rebuilt from it, one per (hash type, hash
-size), the first time that kind of hash is searched, and kept in step with every change after.
+size) and one per (hash type, hash size, view), the first time that kind of hash or view is
+searched, and kept in step with every change after. A view's index holds a row per hash of
+the view, under its image's key.
 """
 import threading
 from itertools import islice
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
 from executors.simple_indexer.grouping import groups_from_pairs, keep_rank, near_pairs
 from executors.simple_indexer.hamming import HammingIndex, pad
-from executors.simple_indexer.store import ImageRecord, ImageStore, hex_to_blob
+from executors.simple_indexer.store import ImageRecord, ImageStore, hex_to_blob, views_blob
+from executors.simple_indexer.view_join import ViewTable
+from executors.view_pairs import HASHES_PER_VIEW, view_pairs, views_needed
+
+PLAIN_ONLY = view_pairs(views=False)
 
 
 class ImageIndex:
     def __init__(self, path: str):
         self.store = ImageStore(path)
         self._memory: Dict[Tuple[str, int], HammingIndex] = {}
+        self._views: Dict[Tuple[str, int, str], HammingIndex] = {}
         self._lock = threading.RLock()
 
     def close(self) -> None:
@@ -37,6 +44,19 @@ class ImageIndex:
             self._memory[kind] = index
         return self._memory[kind]
 
+    def _loaded_view(self, hash_type: str, hash_size: int, view: str) -> HammingIndex:
+        if view == 'plain':
+            return self._loaded(hash_type, hash_size)
+        kind = (hash_type, hash_size, view)
+        if kind not in self._views:
+            index = HammingIndex(hash_size * hash_size)
+            rows = self.store.view_codes(hash_type, hash_size, view)
+            while page := list(islice(rows, 65536)):
+                index.add([key for key, codes in page for _ in range(len(codes) // (index.words * 8))],
+                          b''.join(codes for _, codes in page))
+            self._views[kind] = index
+        return self._views[kind]
+
     def load(self, hash_type: str, hash_size: int) -> int:
         """Build the in-memory index of one kind of hash now rather than at the first search."""
         with self._lock:
@@ -55,21 +75,41 @@ class ImageIndex:
                 if fresh:
                     index.add([key for key, _ in fresh],
                               b''.join(pad(hex_to_blob(text), index.words) for _, text in fresh))
+            for (hash_type, hash_size, view), index in self._views.items():
+                if updated:
+                    index.remove(updated)
+                fresh = [(key, views_blob(record.views[f'{hash_type}.{view}'], index.nbits))
+                         for (key, _), record in zip(results, records)
+                         if record.hash_size == hash_size and f'{hash_type}.{view}' in record.views]
+                if fresh:
+                    index.add([key for key, codes in fresh for _ in range(len(codes) // (index.words * 8))],
+                              b''.join(codes for _, codes in fresh))
         return [is_new for _, is_new in results]
 
-    def search(self, hash_type: str, hex_hash: str, hash_size: int, threshold: int, limit: int) -> List[dict]:
+    def search(self, hash_type: str, query: Union[str, Dict[str, str]], hash_size: int, threshold: int, limit: int,
+               pairs=PLAIN_ONLY) -> List[dict]:
         """The stored images within `threshold` bits, by distance then id: rows as ImageStore.rows
-        with their 'distance'."""
+        with their 'distance', the smallest over `pairs` (view_pairs.py). query: the hex of the
+        query's hash, or view -> hex of the query's hash of that view ('plain': the image)."""
+        query = {'plain': query} if isinstance(query, str) else query
+        nearest: Dict[int, int] = {}
         with self._lock:
-            index = self._loaded(hash_type, hash_size)
-            keys, distances = index.within(pad(hex_to_blob(hex_hash), index.words), threshold, limit)
-            rows = self.store.rows(keys.tolist())
-        hits = [dict(rows[key], distance=int(distance)) for key, distance in zip(keys.tolist(), distances.tolist())]
+            for query_view, stored_view in pairs:
+                if query_view not in query:  # hashed without views, or read from another index
+                    continue
+                index = self._loaded_view(hash_type, hash_size, stored_view)
+                keys, distances = index.within(pad(hex_to_blob(query[query_view]), index.words), threshold,
+                                               limit * HASHES_PER_VIEW[stored_view])
+                for key, distance in zip(keys.tolist(), distances.tolist()):
+                    nearest[key] = min(distance, nearest.get(key, distance))
+            rows = self.store.rows(list(nearest))
+        hits = [dict(rows[key], distance=int(distance)) for key, distance in nearest.items()]
         return sorted(hits, key=lambda hit: (hit['distance'], hit['id']))[:limit]
 
     def duplicates(self, hash_type: str, hash_size: int, threshold: int, strict: bool = False,
-                   keep: str = 'best', prefer: Sequence[str] = ()) -> List[dict]:
-        """Groups of stored images within `threshold` bits of each other (see grouping.py).
+                   keep: str = 'best', prefer: Sequence[str] = (), pairs=PLAIN_ONLY) -> List[dict]:
+        """Groups of stored images within `threshold` bits of each other (see grouping.py), the
+        distance of two images the smallest over `pairs` (view_pairs.py; view_join.py).
 
         Each group: {'kind': 'exact' (identical bytes) or 'near', 'keep': row, 'duplicates': [row
         with 'distance' to the kept file]}; rows as ImageStore.rows. Exact copies are found first,
@@ -77,20 +117,27 @@ class ImageIndex:
         """
         rank_row = keep_rank(keep, prefer)
         with self._lock:
-            index = self._loaded(hash_type, hash_size)
-            keys, codes = index.keys.copy(), index.codes.copy()
-            copies = self._identical_copies(keys)
-            keys_a, keys_b, involved = near_pairs(keys, codes, index.nbits, copies, threshold)
-            rows = self.store.rows(involved)
-        return groups_from_pairs(keys_a, keys_b, copies, rows, keys, codes, strict, rank_row)
-
-    def table(self, hash_type: str, hash_size: int) -> Tuple[np.ndarray, np.ndarray, Dict[int, dict]]:
-        """Everything /duplicates works on: keys, their (n, words) codes and their rows (as
-        ImageStore.rows). A shard sends this to the shard merger, which groups all shards' tables."""
+            table = self._view_table(hash_type, hash_size, pairs)
+            copies = self._identical_copies(table.keys)
+        keys_a, keys_b, involved = near_pairs(table, copies, threshold)  # the long part, outside the lock
         with self._lock:
-            index = self._loaded(hash_type, hash_size)
-            keys, codes = index.keys.copy(), index.codes.copy()
-            return keys, codes, self.store.rows(keys.tolist())
+            rows = self.store.rows(involved)
+        return groups_from_pairs(keys_a, keys_b, copies, rows, table, strict, rank_row)
+
+    def _view_table(self, hash_type: str, hash_size: int, pairs) -> ViewTable:
+        """A copy of the in-memory hashes that `pairs` compare, as one table."""
+        views = {}
+        for view in ['plain'] + views_needed(pairs):
+            index = self._loaded_view(hash_type, hash_size, view)
+            views[view] = (index.keys.copy(), index.codes.copy())
+        return ViewTable(hash_size * hash_size, views, pairs)
+
+    def table(self, hash_type: str, hash_size: int, pairs=PLAIN_ONLY) -> Tuple[ViewTable, Dict[int, dict]]:
+        """Everything /duplicates works on: the hashes `pairs` compare and the rows of their images
+        (as ImageStore.rows). A shard sends this to the shard merger, which groups all shards' tables."""
+        with self._lock:
+            table = self._view_table(hash_type, hash_size, pairs)
+            return table, self.store.rows(self._loaded(hash_type, hash_size).keys.tolist())
 
     def _identical_copies(self, keys: np.ndarray) -> Dict[int, List[int]]:
         """Representative key -> all keys with the same digest, for the images in this index."""
@@ -104,7 +151,7 @@ class ImageIndex:
     def delete(self, ids=(), uris=()) -> int:
         with self._lock:
             keys = self.store.delete(ids=ids, uris=uris)
-            for index in self._memory.values():
+            for index in list(self._memory.values()) + list(self._views.values()):
                 index.remove(keys)
         return len(keys)
 
@@ -112,6 +159,7 @@ class ImageIndex:
         with self._lock:
             removed = self.store.clear()
             self._memory.clear()
+            self._views.clear()
         return removed
 
     def status(self) -> dict:

@@ -156,8 +156,10 @@ def join_is_cheaper(n: int, nbits: int, threshold: int) -> bool:
             < n * n / 2 * words * _PER_BRUTE_PAIR_WORD)
 
 
-def pairs_within(codes: np.ndarray, threshold: int, part_bits: int = 0):
-    """(rows_i, rows_j, distances) of every pair of rows at most `threshold` bits apart, once each.
+def pairs_within(codes: np.ndarray, threshold: int, part_bits: int = 0, wanted=None):
+    """(rows_i, rows_j, distances) of every pair of rows at most `threshold` bits apart, once each;
+    only the pairs for which wanted(rows_i, rows_j) is True, if given (dropped as they are found,
+    so pairs nobody wants never pile up in memory).
 
     Per substring p: sort the rows by it, then for each XOR mask m of at most t_p bits pair
     each row with the bucket of (its substring XOR m); a pair is kept only at the first
@@ -173,6 +175,9 @@ def pairs_within(codes: np.ndarray, threshold: int, part_bits: int = 0):
             continue
         earlier = [(parts[q], radius[q]) for q in range(p) if radius[q] >= 0]
         for i, j, d in _part_join(codes, part, t, threshold, earlier):
+            if wanted is not None:
+                keep = wanted(i, j)
+                i, j, d = i[keep], j[keep], d[keep]
             for into, value in zip(found, (i, j, d)):
                 into.append(value)
     if not found[0]:

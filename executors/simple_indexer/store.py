@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from executors.documents import HASH_TYPES
@@ -33,6 +33,15 @@ CREATE TABLE IF NOT EXISTS images (
 );
 CREATE INDEX IF NOT EXISTS images_by_digest ON images (digest);
 CREATE INDEX IF NOT EXISTS images_by_uri ON images (uri);
+CREATE TABLE IF NOT EXISTS views (  -- hashes of views of an image (image_hasher/views.py)
+    key INTEGER NOT NULL,         -- the image's key in `images`
+    hash_type TEXT NOT NULL,
+    view TEXT NOT NULL,
+    hash_size INTEGER NOT NULL,
+    codes BLOB NOT NULL,          -- the view's hashes end to end, each padded to whole 64-bit words
+    PRIMARY KEY (hash_type, hash_size, view, key)
+);
+CREATE INDEX IF NOT EXISTS views_by_key ON views (key);
 """
 
 
@@ -49,6 +58,7 @@ class ImageRecord:
     height: Optional[int] = None
     byte_size: Optional[int] = None
     mtime: Optional[float] = None
+    views: dict = field(default_factory=dict)  # '<hash type>.<view>' -> the hex texts of its hashes
 
     @property
     def id(self) -> str:
@@ -62,6 +72,14 @@ def image_id(uri: Optional[str], digest: str) -> str:
 
 def hex_to_blob(text: str) -> bytes:
     return bytes.fromhex(text if len(text) % 2 == 0 else '0' + text)
+
+
+def views_blob(text: str, nbits: int) -> bytes:
+    """The hex texts of a view's hashes, end to end, as packed hashes of whole 64-bit words each
+    (what the in-memory indexes hold), so that a view of any hash size loads without parsing."""
+    width, words = (nbits + 3) // 4, (nbits + 63) // 64
+    return b''.join(hex_to_blob(text[start:start + width]).rjust(words * 8, b'\0')
+                    for start in range(0, len(text), width))
 
 
 def blob_to_hex(blob: bytes, nbits: int) -> str:
@@ -107,6 +125,11 @@ class ImageStore:
                             f'hash_size, {", ".join(HASH_TYPES)}) VALUES ({", ".join("?" * (9 + len(HASH_TYPES)))})',
                             (record.id, *values))
                         results.append((cursor.lastrowid, True))
+                    key = results[-1][0]
+                    self._db.execute('DELETE FROM views WHERE key = ?', (key,))
+                    self._db.executemany('INSERT INTO views VALUES (?, ?, ?, ?, ?)', [
+                        (key, *name.split('.', 1), record.hash_size, views_blob(text, record.hash_size ** 2))
+                        for name, text in record.views.items()])
                 self._db.execute('COMMIT')
             except BaseException:
                 if self._db.in_transaction:  # SQLite has rolled back by itself after some errors (disk full)
@@ -128,6 +151,20 @@ class ImageStore:
                 rows = self._db.execute(f'SELECT key, {hash_type} FROM images WHERE key > ? AND hash_size = ? '
                                         f'AND {hash_type} IS NOT NULL ORDER BY key LIMIT ?',
                                         (last, hash_size, page)).fetchall()
+            yield from rows
+            if len(rows) < page:
+                return
+            last = rows[-1][0]
+
+    def view_codes(self, hash_type: str, hash_size: int, view: str, page: int = 65536) -> Iterator[Tuple[int, bytes]]:
+        """(key, its hashes of this view as views_blob packs them) of every image with the view, by key,
+        a page at a time."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute('SELECT key, codes FROM views WHERE hash_type = ? AND hash_size = ? '
+                                        'AND view = ? AND key > ? ORDER BY key LIMIT ?',
+                                        (hash_type, hash_size, view, last, page)).fetchall()
             yield from rows
             if len(rows) < page:
                 return
@@ -160,6 +197,7 @@ class ImageStore:
                 keys = [row[0] for column, values in (('id', ids), ('uri', uris)) for value in values
                         for row in self._db.execute(f'SELECT key FROM images WHERE {column} = ?', (value,))]
                 self._db.executemany('DELETE FROM images WHERE key = ?', [(key,) for key in keys])
+                self._db.executemany('DELETE FROM views WHERE key = ?', [(key,) for key in keys])
                 self._db.execute('COMMIT')
             except BaseException:
                 if self._db.in_transaction:  # SQLite has rolled back by itself after some errors (disk full)
@@ -169,7 +207,11 @@ class ImageStore:
 
     def clear(self) -> int:
         with self._lock:
-            return self._db.execute('DELETE FROM images').rowcount
+            self._db.execute('BEGIN IMMEDIATE')
+            removed = self._db.execute('DELETE FROM images').rowcount
+            self._db.execute('DELETE FROM views')
+            self._db.execute('COMMIT')
+            return removed
 
     def count(self) -> int:
         with self._lock:

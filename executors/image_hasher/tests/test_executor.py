@@ -23,7 +23,7 @@ def served_folder(tmp_path):
 
 
 def hashed(hasher, *docs, **parameters):
-    return hasher.hash(DocList[ImageDoc](list(docs)), parameters)
+    return hasher.hash_for_index(DocList[ImageDoc](list(docs)), parameters)
 
 
 def test_a_request_hashes_good_images_and_marks_bad_ones(served_folder):

@@ -63,7 +63,7 @@ def test_the_exact_switch_gives_imagehash_bit_for_bit_and_defaults_to_fast(tmp_p
     hasher = ImageHasher(allowed_roots=[str(tmp_path)])
 
     def hashed(hasher, **parameters):
-        doc, = hasher.hash(DocList[ImageDoc]([ImageDoc(uri=str(path))]), parameters)
+        doc, = hasher.hash_for_index(DocList[ImageDoc]([ImageDoc(uri=str(path))]), parameters)
         assert doc.error is None and (doc.width, doc.height) == Image.open(path).size
         return {name: getattr(doc, name) for name in reference}
 

@@ -9,6 +9,7 @@ from executors.simple_indexer.executor import table_documents
 from executors.simple_indexer.image_index import ImageIndex
 from executors.simple_indexer.sharding import shard_of
 from executors.simple_indexer.store import ImageRecord
+from executors.view_pairs import HASHES_PER_VIEW, view_pairs
 
 
 def _records(seed: int = 7):
@@ -31,6 +32,12 @@ def _records(seed: int = 7):
                 records.append(ImageRecord(uri=f'/backup/{cluster:02d}.jpg', digest=digest, hash_size=8,
                                            hashes={'phash': f'{flipped:016x}'}, width=records[-1].width,
                                            height=480, byte_size=records[-1].byte_size, mtime=rng.random()))
+    for record in records:  # views far from everything, but for one planted cropped copy below
+        record.views = {f'phash.{view}': ''.join(f'{rng.getrandbits(64):016x}' for _ in range(HASHES_PER_VIEW[view]))
+                        for view in ('crops', 'turns', 'centre', 'orientations')}
+    crop = records[0].views['phash.crops'][16:32]
+    records.append(ImageRecord(uri='/cropped/0.jpg', digest='cropped', hash_size=8, hashes={'phash': crop}, width=500,
+                               height=400, byte_size=700, mtime=0.5, views={'phash.centre': f'{rng.getrandbits(64):016x}'}))
     for n in range(3):  # exact copies of an image near nothing else
         code = f'{rng.getrandbits(64):016x}'
         records += [ImageRecord(uri=f'/single/{n}-{k}.png', digest=f'single-{n}', hash_size=8, hashes={'phash': code},
@@ -45,9 +52,9 @@ def _without_keys(groups):
             for group in groups]
 
 
-@pytest.mark.parametrize('strict, keep, prefer', [(False, 'best', []), (True, 'best', []),
-                                                  (True, 'oldest', ['/backup']), (False, 'oldest', [])])
-def test_union_of_shard_tables_groups_like_one_index(tmp_path, strict, keep, prefer):
+@pytest.mark.parametrize('strict, keep, prefer, views', [(False, 'best', [], False), (True, 'best', [], True),
+                                                         (True, 'oldest', ['/backup'], False), (False, 'oldest', [], True)])
+def test_union_of_shard_tables_groups_like_one_index(tmp_path, strict, keep, prefer, views):
     records = _records()
     whole = ImageIndex(str(tmp_path / 'whole.db'))
     whole.add(records)
@@ -55,13 +62,21 @@ def test_union_of_shard_tables_groups_like_one_index(tmp_path, strict, keep, pre
     for n, shard in enumerate(shards):
         shard.add([record for record in records if shard_of(record.id, 3) == n])
     assert all(shard.store.count() for shard in shards)  # every shard holds a part
-    expected = whole.duplicates('phash', 8, 12, strict=strict, keep=keep, prefer=prefer)
-    tables = [table_documents(shard, 'phash', 8, n, threshold=12, strict=strict, keep=keep, prefer=prefer)
+    pairs = view_pairs(views, rotations=views)
+    expected = whole.duplicates('phash', 8, 12, strict=strict, keep=keep, prefer=prefer, pairs=pairs)
+    tables = [table_documents(shard, 'phash', 8, n, pairs, threshold=12, strict=strict, keep=keep, prefer=prefer)
               for n, shard in reversed(list(enumerate(shards)))]  # in any order
     assert all(is_table(table) for table in tables)
     merged = union_groups(tables)
     assert {group['kind'] for group in expected} == {'exact', 'near'}
     assert _without_keys(merged) == _without_keys(expected)
+    cropped = [group for group in expected for row in group['duplicates'] + [group['keep']]
+               if row['uri'] == '/cropped/0.jpg']
+    # The cropped copy is grouped only when views count (strict grouping may leave it out: it is
+    # near /photos/00/0.jpg, which need not be the kept file).
+    assert len(cropped) == (views if not strict else len(cropped) and views)
+    if cropped:
+        assert {row['uri'] for row in cropped[0]['duplicates'] + [cropped[0]['keep']]} >= {'/photos/00/0.jpg'}
 
 
 def test_search_answers_merge_by_distance_then_id_up_to_the_limit():
