@@ -32,7 +32,6 @@ from executors.documents import HASH_TYPES
 from executors.simple_indexer.grouping import KEEP_POLICIES
 from reports.groups import bytes_reclaimable, files_to_remove, write_data_files
 from reports.html import write_report
-from reports.sheets import group_sheet, search_sheet
 
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
 VIEWS_AUTO_LIMIT = 50_000  # dedup compares views up to this many images (see views_for_all_pairs)
@@ -87,6 +86,7 @@ def command_search(args) -> int:
     with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
         results = search_files(connection, files, parameters, args.batch_size)
     if args.plot:
+        from reports.sheets import search_sheet  # matplotlib: half a second to import, for pictures only
         drawn = [search_sheet(r.query, r.matches, os.path.join(args.plot, f'{n:04d}-{os.path.basename(r.query)}.png'))
                  for n, r in enumerate(results, 1) if r.matches]
         print(f'{len(drawn)} pictures of queries and their matches in {args.plot}', file=sys.stderr)
@@ -157,6 +157,7 @@ def views_for_all_pairs(asked, images: int) -> bool:
 
 def write_reports(groups, args, summary: str) -> list:
     """groups.json, duplicates.csv, remove.txt, contact sheets and report.html in --output."""
+    from reports.sheets import group_sheet  # matplotlib: half a second to import, for pictures only
     written = write_data_files(groups, args.output)
     sheets = groups[:args.max_sheets]
     progress = Progress('drawing', len(sheets), noun='contact sheets')

@@ -6,7 +6,6 @@ same pixels. The hash is a boolean matrix read row by row; two hashes are compar
 number of differing bits (the Hamming distance).
 """
 import numpy as np
-import pywt
 import scipy.fftpack
 from PIL import Image
 
@@ -56,6 +55,8 @@ def wavelet_hash(grey: Image.Image, hash_size: int = 8, image_scale: int = 0) ->
     coefficient is removed first so the hash does not depend on overall brightness.
     image_scale (a power of two) sets that square's side instead, as ImageHash's own argument.
     """
+    import pywt  # only the exact path uses the wavelets: the fast path (the default) never loads them
+
     if hash_size & (hash_size - 1):
         raise ValueError(f'wHash needs a power-of-two hash size, not {hash_size}')
     scale = max(image_scale or 2 ** int(np.log2(min(grey.size))), hash_size)
