@@ -8,6 +8,7 @@ from client.files import find_images
 from client.jobs import send_files
 from executors.documents import ImageDoc
 from executors.simple_indexer.store import stored_hashes
+from executors.view_pairs import QUERY_VIEWS
 from reports.groups import group_of
 
 MOST_MATCHES = 10_000  # the indexer's cap on matches per query
@@ -36,7 +37,7 @@ def leak_groups(connection: Connection, against: str, parameters: dict,
     if databases:  # another workspace: its stored hashes are the queries, no image is decoded again
         stored = {}
         for database in databases:
-            for row in stored_hashes(database, parameters['hash_type']):
+            for row in stored_hashes(database, parameters['hash_type'], QUERY_VIEWS):
                 stored[row['uri'] or row['digest']] = row
         labels, make_doc = list(stored), lambda label: ImageDoc(**stored[label])
     else:

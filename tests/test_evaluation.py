@@ -136,3 +136,16 @@ def test_evaluate_command_writes_the_tables_and_the_plot(tmp_path):
     missing = subprocess.run([sys.executable, os.path.join(REPOSITORY, 'app.py'), 'evaluate', '--images',
                               str(tmp_path / 'nowhere')], capture_output=True, text=True, timeout=300)
     assert missing.returncode == 1 and 'no such folder' in missing.stderr
+
+
+def test_the_default_thresholds_are_the_ones_evaluate_measures_on_the_shipped_photos(tmp_path):
+    """Defaults from data: change a view, a transform or a hash, and this says which default to update."""
+    from evaluation.command import SINGLE_HASHES, WITH_VIEWS, evaluate
+    from executors.parameters import default_threshold
+    measured = evaluate(os.path.join(DATA, 'eval'), str(tmp_path), log=io.StringIO())['thresholds']
+    for method in SINGLE_HASHES:
+        assert default_threshold(method.hash_type, method.bits) == \
+            measured['single'][method.hash_type][str(method.hash_size)], method.name
+    for method in WITH_VIEWS:
+        assert default_threshold(method.hash_type, method.bits, method.views, method.rotations) == \
+            measured['with_views'][method.name], method.name

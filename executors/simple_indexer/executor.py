@@ -129,6 +129,8 @@ class SimpleIndexer(Executor):
         usable = [doc for doc in docs if _usable(doc) and shard_of(record_of(doc).id, self.shards) == self.shard_id]
         for doc, is_new in zip(usable, self.index.add([record_of(doc) for doc in usable])):
             doc.status = 'indexed' if is_new else 'updated'
+        for doc in docs:  # stored: half of each document's bytes need not travel back to the client
+            doc.views = {}
         return docs
 
     @requests(on='/search')

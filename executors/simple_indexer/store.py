@@ -228,17 +228,25 @@ class ImageStore:
         return counts
 
 
-def stored_hashes(database_path: str, hash_type: str) -> Iterator[dict]:
+def stored_hashes(database_path: str, hash_type: str, views: Iterable[str] = ()) -> Iterator[dict]:
     """Rows of another index's database, opened read-only: {uri, digest, width, height, byte_size,
-    mtime, hash_size, <hash_type>: hex} for every image that has that hash type."""
+    mtime, hash_size, <hash_type>: hex, views: {'<hash_type>.<view>': hex}} for every image that
+    has that hash type, with those of `views` it has (one hash each, as queries need)."""
     if hash_type not in HASH_TYPES:
         raise ValueError(f'unknown hash type {hash_type!r}')
     db = sqlite3.connect(f'file:{os.path.abspath(database_path)}?mode=ro', uri=True)
     try:
-        columns = ('uri', 'digest', 'width', 'height', 'byte_size', 'mtime', 'hash_size')
+        has_views = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'views'").fetchone()  # older workspaces
+        columns = ('key', 'uri', 'digest', 'width', 'height', 'byte_size', 'mtime', 'hash_size')
         for row in db.execute(f'SELECT {", ".join(columns)}, {hash_type} FROM images WHERE {hash_type} IS NOT NULL'):
             found = dict(zip(columns, row[:-1]))
-            found[hash_type] = blob_to_hex(row[-1], found['hash_size'] ** 2)
+            key, nbits = found.pop('key'), found['hash_size'] ** 2
+            found[hash_type] = blob_to_hex(row[-1], nbits)
+            found['views'] = {}
+            if has_views and views:
+                found['views'] = {f'{hash_type}.{view}': blob_to_hex(codes, nbits) for view, codes in db.execute(
+                    f'SELECT view, codes FROM views WHERE key = ? AND hash_type = ? AND view IN '
+                    f'({",".join("?" * len(views))})', (key, hash_type, *views))}
             yield found
     finally:
         db.close()

@@ -127,3 +127,16 @@ def test_views_a_client_made_up_get_a_clear_error_on_their_document():
     assert 'unknown view' in problem(**{'sha.trim': random_hex()})
     assert 'must be 9 hashes of 16 hex digits' in problem(**{'phash.crops': random_hex() * 8})
     assert 'must be 1 hash of 16 hex digits' in problem(**{'phash.trim': 'zz' * 8})
+
+
+def test_another_workspace_is_read_with_the_views_its_images_can_be_queried_by(tmp_path):
+    from executors.simple_indexer.store import stored_hashes
+    image = stored('/a.jpg', random_hex())
+    index = ImageIndex(str(tmp_path / 'index.db'))
+    index.add([image])
+    index.close()
+    row, = stored_hashes(str(tmp_path / 'index.db'), 'phash', ('trim', 'centre'))
+    assert row['uri'] == '/a.jpg' and row['phash'] == image.hashes['phash']
+    assert row['views'] == {f'phash.{view}': image.views[f'phash.{view}'] for view in ('trim', 'centre')}
+    row, = stored_hashes(str(tmp_path / 'index.db'), 'phash')
+    assert row['views'] == {}
