@@ -32,6 +32,8 @@ from bench.photos import DEFAULT_OUT, make  # noqa: E402
 from bench.report import finish, started  # noqa: E402
 from executors.image_hasher import hashes  # noqa: E402
 from executors.image_hasher.decode import open_image, shrink, to_grey  # noqa: E402
+from executors.image_hasher.views import view_hashes  # noqa: E402
+from executors.view_pairs import INDEX_VIEWS  # noqa: E402
 
 IMAGEHASH = {'ahash': imagehash.average_hash, 'phash': imagehash.phash,
              'dhash': imagehash.dhash, 'whash': imagehash.whash}
@@ -55,7 +57,7 @@ def baseline(paths):
     return time.perf_counter() - started
 
 
-def run_index(folder, exact=0, replicas=None):
+def run_index(folder, exact=0, replicas=None, options=()):
     """Seconds of `python app.py index folder` on a fresh workspace, or with exact=N of the same
     client indexing N of the files through the exact path (`exact: true`)."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -70,6 +72,7 @@ def run_index(folder, exact=0, replicas=None):
             command = [sys.executable, os.path.join(REPOSITORY, 'app.py'), 'index', folder, '--workspace', workspace]
             if replicas:
                 command += ['--replicas', str(replicas)]
+            command += list(options)
         started = time.perf_counter()
         finished = subprocess.run(command, capture_output=True, text=True, cwd=scratch)
         seconds = time.perf_counter() - started
@@ -112,6 +115,9 @@ def breakdown(paths):
             for name in IMAGEHASH:
                 hashes.compute_hashes(grey, [name], 8, exact=not reduce_to)
                 t = add(kind, f'{name} (resize + transform)', t)
+            if reduce_to:  # the pHashes of the views an index stores (the default; --no-views skips them)
+                view_hashes(grey, 'phash', 8, INDEX_VIEWS)
+                add(kind, 'views (20 pHashes)', t)
     return {kind: {step: seconds / len(paths) * 1e3 for step, seconds in found.items()}
             for kind, found in steps.items()}
 
@@ -151,7 +157,8 @@ def main() -> None:
 
     seconds = baseline(paths)
     show('baseline', {'seconds': seconds, 'images_per_s': len(paths) / seconds})
-    for label, options in (('index_fast', {}), ('index_fast_1_replica', {'replicas': 1}),
+    for label, options in (('index_fast', {}), ('index_fast_no_views', {'options': ['--no-views']}),
+                           ('index_fast_1_replica', {'replicas': 1}),
                            ('index_exact', {'exact': args.exact_count})):
         seconds, summary = run_index(args.photos, **options)
         count = options.get('exact') or len(paths)
