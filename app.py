@@ -34,7 +34,7 @@ from reports.groups import bytes_reclaimable, files_to_remove, write_data_files
 from reports.html import write_report
 
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
-VIEWS_AUTO_LIMIT = 50_000  # dedup compares views up to this many images (see views_for_all_pairs)
+VIEWS_AUTO_LIMIT = 100_000  # dedup compares views up to this many images (see views_for_all_pairs)
 
 
 def report_errors(errors) -> None:
@@ -144,8 +144,8 @@ def command_dedup(args) -> int:
 
 def views_for_all_pairs(asked, images: int) -> bool:
     """Whether dedup compares views: as asked, else up to VIEWS_AUTO_LIMIT images. Views make the
-    all-pairs search some 20 times the work at 3 * 10^4 images, growing with n^2 (bench/views.py):
-    seconds at 10^4 images, minutes at 5 * 10^4, hours at 10^6."""
+    all-pairs search 8 to 16 times the work, growing faster than n (bench/views.py): seconds at
+    10^4 images, 2 minutes at 10^5, an hour or more at 10^6."""
     if asked is not None:
         return asked
     if images <= VIEWS_AUTO_LIMIT:

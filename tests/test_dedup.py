@@ -191,3 +191,12 @@ def test_views_group_padded_and_cropped_copies_and_rotations_add_flipped_ones(tm
     matches = json.loads(found.stdout)[0]['matches']
     assert {os.path.basename(m['uri']) for m in matches[:2]} == {'flipped.jpg', os.path.basename(original)}
     assert matches[1]['distance'] <= 2
+
+
+def test_dedup_compares_views_up_to_its_limit_unless_told_and_says_when_it_does_not(capsys):
+    from app import VIEWS_AUTO_LIMIT, views_for_all_pairs
+    assert views_for_all_pairs(None, VIEWS_AUTO_LIMIT) is True
+    assert capsys.readouterr().err == ''
+    assert views_for_all_pairs(None, VIEWS_AUTO_LIMIT + 1) is False
+    assert 'comparing the images alone' in capsys.readouterr().err
+    assert views_for_all_pairs(True, 10 ** 7) is True and views_for_all_pairs(False, 5) is False

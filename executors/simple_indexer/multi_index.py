@@ -169,18 +169,24 @@ def pairs_within(codes: np.ndarray, threshold: int, part_bits: int = 0, wanted=N
     n, words = codes.shape
     parts = layout(words, part_bits or best_part_bits(n, words, threshold))
     radius = radii(threshold, len(parts))
-    found = ([], [], [])
-    for p, (part, t) in enumerate(zip(parts, radius)):
-        if t < 0:
-            continue
-        earlier = [(parts[q], radius[q]) for q in range(p) if radius[q] >= 0]
-        for i, j, d in _part_join(codes, part, t, threshold, earlier):
-            if wanted is not None:
-                keep = wanted(i, j)
-                i, j, d = i[keep], j[keep], d[keep]
-            for into, value in zip(found, (i, j, d)):
-                into.append(value)
-    if not found[0]:
+
+    def found():
+        for p, (part, t) in enumerate(zip(parts, radius)):
+            if t < 0:
+                continue
+            earlier = [(parts[q], radius[q]) for q in range(p) if radius[q] >= 0]
+            for i, j, d in _part_join(codes, part, t, threshold, earlier):
+                if wanted is not None:
+                    keep = wanted(i, j)
+                    i, j, d = i[keep], j[keep], d[keep]
+                yield i, j, d
+    return _concatenated(found())
+
+
+def _concatenated(chunks):
+    """(rows_i, rows_j, distances) of all the chunks of pairs, end to end."""
+    found = tuple(zip(*chunks))
+    if not found:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, empty
     return tuple(np.concatenate(values) for values in found)
@@ -224,8 +230,57 @@ def _part_join(codes, part, t, threshold, earlier):
                                  threshold, earlier)
 
 
-def _verified(sorted_codes, order, sources, starts, counts, threshold, earlier):
-    """Pair each source position with counts positions from starts, compare in full, keep the close ones."""
+def cross_join_is_cheaper(n_first: int, n_second: int, nbits: int, threshold: int) -> bool:
+    """Whether pairs_between is expected to beat comparing all n_first * n_second pairs."""
+    words = (nbits + 63) // 64
+    parts = layout(words, best_part_bits(n_second, words, threshold))
+    cost = sum(ball(bits, t) * n_first * (_PER_PROBED_ROW + n_second / (1 << bits) * _PER_CANDIDATE)
+               for (_, _, bits), t in zip(parts, radii(threshold, len(parts))))
+    return cost < n_first * n_second * words * _PER_BRUTE_PAIR_WORD
+
+
+def pairs_between(first: np.ndarray, second: np.ndarray, threshold: int, part_bits: int = 0):
+    """(rows of first, rows of second, distances) of every pair of a row of `first` and a row of
+    `second` at most `threshold` bits apart, once each: the join of pairs_within between two sets.
+
+    Per substring p, `second` is sorted by it and each row of `first` looks up the buckets of
+    its substring XOR every mask of at most t_p bits. Time about sum_p ball(t_p) * n_first *
+    (1 + n_second / 2^bits_p); memory a few arrays of n_second plus CHUNK pairs.
+    """
+    words = second.shape[1]
+    parts = layout(words, part_bits or best_part_bits(len(second), words, threshold))
+    radius = radii(threshold, len(parts))
+    identity = np.arange(len(first))
+
+    def found():
+        for p, (part, t) in enumerate(zip(parts, radius)):
+            if t < 0 or len(first) == 0 or len(second) == 0:
+                continue
+            earlier = [(parts[q], radius[q]) for q in range(p) if radius[q] >= 0]
+            bits = part[2]
+            values = substring(second, part)
+            order = np.argsort(values, kind='stable')
+            counts = np.bincount(values, minlength=1 << bits)
+            starts = np.zeros(1 << bits, dtype=np.int64)
+            np.cumsum(counts[:-1], out=starts[1:])
+            occupied, sorted_second = counts > 0, second[order]
+            probes = substring(first, part)
+            for mask in masks(bits, t):
+                targets = probes ^ mask
+                hit = np.flatnonzero(occupied[targets])
+                buckets = targets[hit]
+                yield from _verified(sorted_second, order, hit, starts[buckets], counts[buckets], threshold, earlier,
+                                     first, identity)
+    return _concatenated(found())
+
+
+def _verified(sorted_codes, order, sources, starts, counts, threshold, earlier, source_codes=None, source_rows=None):
+    """Pair each source position with counts positions from starts, compare in full, keep the close ones.
+
+    Sources are positions in sorted_codes (a self-join), or rows of source_codes, named by
+    source_rows, when given (a join of two sets)."""
+    if source_codes is None:
+        source_codes, source_rows = sorted_codes, order
     keep = counts > 0
     sources, starts, counts = sources[keep], starts[keep], counts[keep]
     if sources.size == 0:
@@ -238,13 +293,12 @@ def _verified(sorted_codes, order, sources, starts, counts, threshold, earlier):
         a = np.repeat(sources[s:e], counts[s:e])
         b = ranges(starts[s:e], counts[s:e])
         if sorted_codes.shape[1] == 1:  # 64-bit hashes: 1-D gathers are several times faster
-            flat = sorted_codes[:, 0]
-            x = flat[a] ^ flat[b]
+            x = source_codes[:, 0][a] ^ sorted_codes[:, 0][b]
             d = np.bitwise_count(x)
             close = np.flatnonzero(d <= threshold)
             x = x[close, None]
         else:
-            x = sorted_codes[a] ^ sorted_codes[b]
+            x = source_codes[a] ^ sorted_codes[b]
             d = popcount_rows(x)
             close = np.flatnonzero(d <= threshold)
             x = x[close]
@@ -252,4 +306,4 @@ def _verified(sorted_codes, order, sources, starts, counts, threshold, earlier):
         for (word, shift, bits), t in earlier:  # met already at an earlier substring
             first_here &= np.bitwise_count((x[:, word] >> np.uint64(shift)) & np.uint64((1 << bits) - 1)) > t
         close = close[first_here]
-        yield order[a[close]], order[b[close]], d[close].astype(np.int64)
+        yield source_rows[a[close]], order[b[close]], d[close].astype(np.int64)

@@ -51,6 +51,19 @@ def test_the_join_finds_the_same_pairs_as_brute_force(words, thresholds, part_bi
         assert all(a != b for a, b, _ in found)
 
 
+@pytest.mark.parametrize('words, thresholds', [(1, (0, 5, 13)), (4, (0, 20, 40))])
+@pytest.mark.parametrize('part_bits', [16, 21])
+def test_the_join_of_two_sets_finds_the_same_pairs_as_brute_force(words, thresholds, part_bits):
+    codes = clustered(900, words, seed=words * part_bits)
+    first, second = codes[:600], codes[600:]  # the near and exact copies of first's rows are in second
+    for threshold in thresholds:
+        i, j, d = multi_index.pairs_between(first, second, threshold, part_bits)
+        found = set(zip(i.tolist(), j.tolist(), d.tolist()))
+        assert len(found) == len(i), 'a pair came out twice'
+        assert found == set(zip(*(v.tolist() for v in hamming.brute_pairs_between(first, second, threshold)))), threshold
+        assert threshold < 5 or len(found) > 10
+
+
 def test_hamming_index_pairs_within_uses_the_join_and_keeps_the_contract():
     codes = clustered(3000, 1, seed=5)
     keys = np.arange(len(codes)) * 3 + 1000

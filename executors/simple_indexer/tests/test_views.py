@@ -85,6 +85,7 @@ def test_duplicates_group_a_cropped_copy_with_views_and_not_without(index):
 @pytest.mark.parametrize('multi_index_join', [False, True])
 def test_the_view_join_finds_exactly_the_pairs_brute_force_finds(monkeypatch, multi_index_join):
     monkeypatch.setattr(multi_index, 'join_is_cheaper', lambda *args: multi_index_join)
+    monkeypatch.setattr(multi_index, 'cross_join_is_cheaper', lambda *args: multi_index_join)
     rng = np.random.default_rng(5)
     images, nbits, threshold = 300, 64, 6
     views = {}
