@@ -111,7 +111,8 @@ def command_dedup(args) -> int:
     if args.threshold is not None:
         parameters['threshold'] = args.threshold
     with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
-        images = connection.call('/status').get('images', 0)
+        status = connection.call('/status')
+        images, shards = status.get('images', 0), status.get('shards', 1)
         if not images:
             print('error: the index is empty: run `python app.py index PATH` first', file=sys.stderr)
             return EXIT_NOTHING_DONE
@@ -121,7 +122,7 @@ def command_dedup(args) -> int:
             report_errors(errors)
         else:
             parameters['views'] = views_for_all_pairs(args.views, images)
-            groups = duplicate_groups(connection, parameters)
+            groups = duplicate_groups(connection, parameters, shards, images)
         summary = dedup_summary(groups, images, args.against)
         written = write_reports(groups, args, summary)
         remove = files_to_remove(groups)

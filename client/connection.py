@@ -127,12 +127,13 @@ class Connection:
                          on_done=done, on_error=failed, return_type=DocList[ImageDoc],
                          continue_on_error=True)
 
-    def fetch(self, endpoint: str, parameters: Optional[dict] = None) -> List:
-        """An endpoint that answers with documents of its own (/duplicates): those documents."""
+    def fetch(self, endpoint: str, parameters: Optional[dict] = None, docs=()) -> List:
+        """An endpoint that answers with documents of its own (/duplicates): those documents.
+        `docs` go with the request, in one request."""
         from docarray import DocList
         from executors.documents import ImageDoc
-        return list(self.client.post(endpoint, inputs=DocList[ImageDoc](), parameters=parameters or {},
-                                     return_type=DocList[ImageDoc]))
+        return list(self.client.post(endpoint, inputs=DocList[ImageDoc](list(docs)), parameters=parameters or {},
+                                     request_size=max(1, len(docs)), return_type=DocList[ImageDoc]))
 
     def call(self, endpoint: str, parameters: Optional[dict] = None) -> dict:
         """An endpoint that answers with a summary (/status, /delete, /clear): the `result` of the

@@ -5,19 +5,56 @@ from typing import List, Tuple
 
 from client.connection import Connection
 from client.files import find_images
-from client.jobs import send_files
+from client.jobs import Progress, send_files
 from executors.documents import ImageDoc
+from executors.shard_merger.merge import group_entries
+from executors.simple_indexer.executor import group_document
 from executors.simple_indexer.store import stored_hashes
-from executors.view_pairs import QUERY_VIEWS
+from executors.view_pairs import QUERY_VIEWS, view_pairs
 from reports.groups import group_of
 
 MOST_MATCHES = 10_000  # the indexer's cap on matches per query
+ENTRIES_PAGE = 5_000  # images per shard per /entries answer
+PAIRS_CHUNK = 20_000  # images sent to every shard per /pairs request: 10-20 MB
 
 
-def duplicate_groups(connection: Connection, parameters: dict) -> List[dict]:
-    """Groups as in groups.json, numbered from 1, exact groups first."""
-    docs = connection.fetch('/duplicates', parameters)
+def duplicate_groups(connection: Connection, parameters: dict, shards: int = 1, images: int = 0) -> List[dict]:
+    """Groups as in groups.json, numbered from 1, exact groups first. With several shards the
+    shards search the pairs among themselves (groups_across_shards); with one, /duplicates."""
+    if shards > 1:
+        docs = [group_document(group) for group in groups_across_shards(connection, parameters, shards, images)]
+    else:
+        docs = connection.fetch('/duplicates', parameters)
     return [group_of(number, doc.status, doc, doc.matches) for number, doc in enumerate(docs, 1)]
+
+
+def groups_across_shards(connection: Connection, parameters: dict, shards: int, images: int) -> List[dict]:
+    """The broadcast join of executors/shard_merger/README.md: every stored image, a page at a
+    time from all shards (/entries), goes back to every shard in chunks (/pairs), and each shard
+    returns the pairs between the chunk and its own images that fall to it, so the pair search
+    divides among the shards. Here: only the images' rows and hashes, the pairs, and the grouping
+    (grouping.py, the same functions as one index's)."""
+    entries, after = [], [-1] * shards
+    progress = Progress('reading', images)
+    while page := connection.fetch('/entries', dict(parameters, after=after, page=ENTRIES_PAGE)):
+        entries.extend(page)
+        for doc in page:
+            shard = int(doc.result.get('shard', 0))
+            after[shard] = max(after[shard], int(doc.result['key']))
+        progress.advance(len(page))
+    found = []
+    searching = Progress('pairing', len(entries))
+    for start in range(0, len(entries), PAIRS_CHUNK):
+        chunk = entries[start:start + PAIRS_CHUNK]
+        found.extend(value for doc in connection.fetch('/pairs', parameters, docs=chunk)
+                     for value in doc.result.get('pairs', []))
+        searching.advance(len(chunk))
+    if not entries:
+        return []
+    settings = dict(parameters, hash_size=entries[0].hash_size, hash_type=parameters.get('hash_type', 'phash'),
+                    pairs=view_pairs(parameters.get('views', True), parameters.get('rotations', False)))
+    keys = [int(value) for value in found]
+    return group_entries(entries, settings, pairs=(keys[0::3], keys[1::3]))
 
 
 def index_databases(workspace: str) -> List[str]:

@@ -6,7 +6,8 @@ from jina import Executor, requests
 
 from executors import parameters as params
 from executors.documents import ImageDoc
-from executors.shard_merger.merge import is_table, merge_index, merge_results, merge_search, union_groups
+from executors.shard_merger.merge import (is_table, merge_entries, merge_index, merge_pairs, merge_results,
+                                          merge_search, union_groups)
 from executors.simple_indexer.executor import MAX_LIMIT, group_document
 
 
@@ -35,6 +36,14 @@ class ShardMerger(Executor):
         if not tables:  # an unsharded indexer answered with its groups already
             return docs_matrix[0]
         return DocList[ImageDoc]([group_document(group) for group in union_groups(tables)])
+
+    @requests(on='/entries')
+    def entries(self, docs: DocList[ImageDoc], docs_matrix: List[DocList[ImageDoc]], **kwargs) -> DocList[ImageDoc]:
+        return DocList[ImageDoc](merge_entries(docs_matrix or []))
+
+    @requests(on='/pairs')
+    def pairs(self, docs: DocList[ImageDoc], docs_matrix: List[DocList[ImageDoc]], **kwargs) -> DocList[ImageDoc]:
+        return DocList[ImageDoc](merge_pairs(docs_matrix or []))
 
     @requests(on=['/status', '/delete', '/clear'])
     def results(self, docs: DocList[ImageDoc], docs_matrix: List[DocList[ImageDoc]], **kwargs) -> DocList[ImageDoc]:

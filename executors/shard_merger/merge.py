@@ -6,14 +6,10 @@ the i-th document of every answer is the same query document.
 """
 from typing import Any, Dict, List, Optional
 
-import numpy as np
-
 from executors.documents import ImageDoc
 from executors.simple_indexer.grouping import groups_from_pairs, identical_copies, keep_rank, near_pairs
-from executors.simple_indexer.hamming import pad
-from executors.simple_indexer.store import hex_to_blob, views_blob
-from executors.simple_indexer.view_join import ViewTable
-from executors.view_pairs import views_needed
+from executors.simple_indexer.sharding import global_key
+from executors.simple_indexer.view_join import table_of_texts
 
 ROW_FIELDS = ('id', 'uri', 'digest', 'width', 'height', 'byte_size', 'mtime')
 
@@ -67,32 +63,47 @@ def is_table(answer: List[ImageDoc]) -> bool:
 def union_groups(tables: List[List[ImageDoc]]) -> List[dict]:
     """/duplicates over all shards: the union of the shards' tables grouped by the very functions
     a single index uses (grouping.py), so the groups, kept files, distances and order are those of
-    one shard. Groups as ImageIndex.duplicates returns them.
-
-    Rows get new keys in the order (key on its shard, shard), which is what keep='first' ranks by:
-    indexing order within a shard, the shards interleaved.
-    """
-    tables = sorted(tables, key=lambda table: table[0].result['table_of_shard'])
+    one shard. Groups as ImageIndex.duplicates returns them."""
     settings = tables[0][0].result
+    entries = [doc for table in tables for doc in table[1:]]
+    return group_entries(entries, settings)
+
+
+def entry_key(doc: ImageDoc) -> int:
+    """The key across shards of a stored image sent as a document (result {'key', 'shard'})."""
+    return global_key(doc.result['key'], doc.result.get('shard', 0))
+
+
+def merge_entries(answers: List[List[ImageDoc]]) -> List[ImageDoc]:
+    """/entries: every shard's page, in key order across shards (a shard with no more to send
+    may answer nothing at all)."""
+    return sorted((doc for answer in answers if answer for doc in answer), key=entry_key)
+
+
+def merge_pairs(answers: List[List[ImageDoc]]) -> List[ImageDoc]:
+    """/pairs: each shard found its own pairs (none twice): all of them, end to end."""
+    return [ImageDoc(result={'pairs': [value for answer in answers if answer for doc in answer
+                                        for value in doc.result.get('pairs', [])]})]
+
+
+def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None) -> List[dict]:
+    """Duplicate groups among stored images sent as documents (one per image: its row, hash,
+    views and `result` {'key', 'shard'}), with `settings` {hash_type, hash_size, pairs, strict,
+    keep, prefer, threshold}. `pairs` (keys_a, keys_b) found elsewhere (the shards' /pairs), or
+    None to search them here within settings['threshold']."""
     hash_type, hash_size = settings['hash_type'], int(settings['hash_size'])
-    pairs = [tuple(pair) for pair in settings['pairs']]
-    nbits = hash_size * hash_size
-    words = (nbits + 63) // 64
-    entries = sorted(((int(doc.result['key']), shard, doc) for shard, table in enumerate(tables) for doc in table[1:]),
-                     key=lambda entry: entry[:2])
-    docs = [doc for _, _, doc in entries]
-    views = {'plain': (np.arange(len(docs), dtype=np.int64),
-                       np.frombuffer(b''.join(pad(hex_to_blob(getattr(doc, hash_type)), words) for doc in docs),
-                                     dtype=np.uint64).reshape(len(docs), words))}
-    for view in views_needed(pairs):
-        packed = {key: views_blob(doc.views[f'{hash_type}.{view}'], nbits) for key, doc in enumerate(docs)
-                  if f'{hash_type}.{view}' in doc.views}
-        keys = [key for key, codes in packed.items() for _ in range(len(codes) // (words * 8))]
-        views[view] = (np.array(keys, dtype=np.int64),
-                       np.frombuffer(b''.join(packed.values()), dtype=np.uint64).reshape(len(keys), words))
-    table = ViewTable(nbits, views, pairs)
-    rows = {key: dict({field: getattr(doc, field) for field in ROW_FIELDS}, key=key) for key, doc in enumerate(docs)}
-    copies = identical_copies(list(range(len(docs))), [doc.digest for doc in docs])
-    keys_a, keys_b, _ = near_pairs(table, copies, int(settings['threshold']))
+    compared = [tuple(pair) for pair in settings['pairs']]
+    entries = sorted(entries, key=entry_key)
+    keys = [entry_key(doc) for doc in entries]
+    table = table_of_texts(keys, [getattr(doc, hash_type) for doc in entries], [doc.views for doc in entries],
+                           hash_type, hash_size, compared)
+    rows = {key: dict({field: getattr(doc, field) for field in ROW_FIELDS}, key=key) for key, doc in zip(keys, entries)}
+    copies = identical_copies(keys, [doc.digest for doc in entries])
+    if pairs is None:
+        keys_a, keys_b, _ = near_pairs(table, copies, int(settings['threshold']))
+    else:  # the pairs of copies other than their representative are left out, as near_pairs does
+        others = {key for members in copies.values() for key in members[1:]}
+        kept = [(a, b) for a, b in zip(*pairs) if a not in others and b not in others]
+        keys_a, keys_b = [a for a, _ in kept], [b for _, b in kept]
     return groups_from_pairs(keys_a, keys_b, copies, rows, table, bool(settings['strict']),
                              keep_rank(settings['keep'], settings.get('prefer') or []))

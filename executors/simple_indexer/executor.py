@@ -3,8 +3,9 @@
 The endpoints only adapt documents and parameters; the work is in image_index.py.
 """
 import os
-from typing import Optional
+from typing import List, Optional
 
+import numpy as np
 from docarray import DocList
 from jina import Executor, requests
 
@@ -12,11 +13,13 @@ from executors import parameters as params
 from executors.documents import HASH_TYPES, ImageDoc, Match
 from executors.simple_indexer.grouping import keep_rank
 from executors.simple_indexer.image_index import ImageIndex
-from executors.simple_indexer.sharding import partition_problem, shard_of
+from executors.simple_indexer.sharding import SHARD_SPACE, global_key, partition_problem, shard_of
 from executors.simple_indexer.store import ImageRecord, blob_to_hex
+from executors.simple_indexer.view_join import table_of_texts
 from executors.view_pairs import HASHES_PER_VIEW, INDEX_VIEWS, view_pairs
 
 MAX_LIMIT = 10_000
+ENTRIES_PAGE = 5_000  # images per shard in one /entries answer: a few MB
 
 
 def record_of(doc: ImageDoc) -> ImageRecord:
@@ -72,25 +75,35 @@ def group_document(group: dict) -> ImageDoc:
 def table_documents(index: ImageIndex, hash_type: str, hash_size: int, shard_id: int, pairs,
                     **settings) -> DocList[ImageDoc]:
     """One shard's part of /duplicates for the shard merger: a first document whose `result`
-    holds the shard and the request's settings, then one document per stored image with its hash,
-    its views that `pairs` compare and its row (`result` {'key': its key, the order it was indexed
-    in on this shard})."""
-    table, rows = index.table(hash_type, hash_size, pairs)
+    holds the shard and the request's settings, then its entry_documents."""
+    head = ImageDoc(result={'table_of_shard': shard_id, 'hash_type': hash_type, 'hash_size': hash_size,
+                            'pairs': [list(pair) for pair in pairs], **settings})
+    return DocList[ImageDoc]([head] + entry_documents(index, hash_type, hash_size, shard_id, pairs))
+
+
+def entry_documents(index: ImageIndex, hash_type: str, hash_size: int, shard_id: int, pairs, after: int = -1,
+                    page: Optional[int] = None) -> List[ImageDoc]:
+    """The stored images with a key above `after`, the first `page` of them by key: one document
+    each with its row, its hash, the views that `pairs` compare, and `result` {'key': the order it
+    was indexed in on this shard, 'shard'}."""
+    table = index.table(hash_type, hash_size, pairs)
+    plain_keys = table.view('plain')[0]
+    keys = np.sort(plain_keys[plain_keys > after])[:page].tolist()
+    rows, wanted = index.store.rows(keys), set(keys)
     nbits = hash_size * hash_size
     texts = {}  # (view, key) -> the hex of its hashes, end to end
     for view in table.names:
-        keys, codes = table.view(view)
-        for key, code in zip(keys.tolist(), codes):
-            texts[view, key] = texts.get((view, key), '') + blob_to_hex(code.tobytes(), nbits)
-    head = ImageDoc(result={'table_of_shard': shard_id, 'hash_type': hash_type, 'hash_size': hash_size,
-                            'pairs': [list(pair) for pair in pairs], **settings})
-    return DocList[ImageDoc]([head] + [
-        ImageDoc(id=row['id'], uri=row['uri'], digest=row['digest'], width=row['width'], height=row['height'],
-                 byte_size=row['byte_size'], mtime=row['mtime'], hash_size=hash_size, result={'key': key},
-                 views={f'{hash_type}.{view}': texts[view, key] for view in table.names
-                        if view != 'plain' and (view, key) in texts},
-                 **{hash_type: texts['plain', key]})
-        for key, row in rows.items()])
+        view_keys, codes = table.view(view)
+        for key, code in zip(view_keys.tolist(), codes):
+            if key in wanted:
+                texts[view, key] = texts.get((view, key), '') + blob_to_hex(code.tobytes(), nbits)
+    return [ImageDoc(id=row['id'], uri=row['uri'], digest=row['digest'], width=row['width'], height=row['height'],
+                     byte_size=row['byte_size'], mtime=row['mtime'], hash_size=hash_size,
+                     result={'key': key, 'shard': shard_id},
+                     views={f'{hash_type}.{view}': texts[view, key] for view in table.names
+                            if view != 'plain' and (view, key) in texts},
+                     **{hash_type: texts['plain', key]})
+            for key in keys for row in (rows[key],)]
 
 
 class SimpleIndexer(Executor):
@@ -169,11 +182,7 @@ class SimpleIndexer(Executor):
         and `matches` are the other members with their distance to it.
         """
         parameters = parameters or {}
-        hash_type = params.hash_type(parameters, self.hash_type)
-        hash_size = params.whole_number(parameters, 'hash_size', self.hash_size, 2, 32)
-        views, rotations = params.flag(parameters, 'views', True), params.flag(parameters, 'rotations', False)
-        threshold = params.threshold(parameters, hash_type, hash_size * hash_size, views, rotations)
-        pairs = view_pairs(views, rotations)
+        hash_type, hash_size, threshold, pairs = self._pair_settings(parameters)
         strict = parameters.get('strict', False)
         prefer = parameters.get('prefer') or []
         if not isinstance(strict, bool):
@@ -188,6 +197,44 @@ class SimpleIndexer(Executor):
         groups = self.index.duplicates(hash_type, hash_size, threshold, strict=strict, keep=keep, prefer=prefer,
                                        pairs=pairs)
         return DocList[ImageDoc]([group_document(group) for group in groups])
+
+    @requests(on='/entries')
+    def entries(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        """A page of the stored images with their hashes and the views /pairs compares, for a client
+        that finds duplicates across shards. Parameters as /duplicates, plus `after` (per shard,
+        the last key it has: [-1, ...] to start) and `page` (images per shard, 5,000)."""
+        parameters = parameters or {}
+        hash_type, hash_size, _, pairs = self._pair_settings(parameters)
+        after = parameters.get('after') or []
+        if not isinstance(after, list) or not all(isinstance(key, (int, float)) for key in after):
+            raise ValueError('after must be a list of keys, one per shard')
+        page = params.whole_number(parameters, 'page', ENTRIES_PAGE, 1, 100_000)
+        mine = int(after[self.shard_id]) if self.shard_id < len(after) else -1
+        return DocList[ImageDoc](entry_documents(self.index, hash_type, hash_size, self.shard_id, pairs, mine, page))
+
+    @requests(on='/pairs')
+    def pairs(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        """The near pairs between the stored images sent (as /entries gives them, from every shard,
+        a chunk at a time) and this shard's own: one document, `result` {'pairs': [key, key,
+        distance, ...]} in keys across shards. Each pair of the whole collection is found by one
+        shard only, so the pair search divides among the shards (view_join.pairs_across)."""
+        hash_type, hash_size, threshold, pairs = self._pair_settings(parameters or {})
+        sent = [doc for doc in docs if getattr(doc, hash_type) and doc.hash_size == hash_size and 'key' in doc.result]
+        chunk = table_of_texts([global_key(doc.result['key'], doc.result.get('shard', 0)) for doc in sent],
+                               [getattr(doc, hash_type) for doc in sent], [doc.views for doc in sent],
+                               hash_type, hash_size, pairs)
+        own = self.index.table(hash_type, hash_size, pairs)
+        a, b, distance = chunk.pairs_across(own, threshold, own.keys * SHARD_SPACE + self.shard_id)
+        found = np.stack([a, b, distance], axis=1).ravel().tolist()
+        return DocList[ImageDoc]([ImageDoc(result={'pairs': found})])
+
+    def _pair_settings(self, parameters: dict) -> tuple:
+        """(hash type, hash size, threshold, pairs of views compared) of a /duplicates-like request."""
+        hash_type = params.hash_type(parameters, self.hash_type)
+        hash_size = params.whole_number(parameters, 'hash_size', self.hash_size, 2, 32)
+        views, rotations = params.flag(parameters, 'views', True), params.flag(parameters, 'rotations', False)
+        threshold = params.threshold(parameters, hash_type, hash_size * hash_size, views, rotations)
+        return hash_type, hash_size, threshold, view_pairs(views, rotations)
 
     @requests(on='/delete')
     def delete(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:

@@ -25,6 +25,8 @@ class ImageIndex:
         self.store = ImageStore(path)
         self._memory: Dict[Tuple[str, int], HammingIndex] = {}
         self._views: Dict[Tuple[str, int, str], HammingIndex] = {}
+        self._version = 0  # counts changes: a kept table is of one version
+        self._table = None
         self._lock = threading.RLock()
 
     def close(self) -> None:
@@ -65,6 +67,7 @@ class ImageIndex:
     def add(self, records: List[ImageRecord]) -> List[bool]:
         """Store a batch; for each record, True if it is a new image, False if it updated one."""
         with self._lock:
+            self._version += 1
             results = self.store.upsert(records)
             updated = [key for key, is_new in results if not is_new]
             for (hash_type, hash_size), index in self._memory.items():
@@ -132,12 +135,15 @@ class ImageIndex:
             views[view] = (index.keys.copy(), index.codes.copy())
         return ViewTable(hash_size * hash_size, views, pairs)
 
-    def table(self, hash_type: str, hash_size: int, pairs=PLAIN_ONLY) -> Tuple[ViewTable, Dict[int, dict]]:
-        """Everything /duplicates works on: the hashes `pairs` compare and the rows of their images
-        (as ImageStore.rows). A shard sends this to the shard merger, which groups all shards' tables."""
+    def table(self, hash_type: str, hash_size: int, pairs=PLAIN_ONLY) -> ViewTable:
+        """The hashes `pairs` compare, as one table (for the shards' part of /duplicates). Kept until
+        the index changes: paging through the images, or comparing chunks of other shards' images
+        with these, reads one table."""
+        kind = (hash_type, hash_size, tuple(pairs))
         with self._lock:
-            table = self._view_table(hash_type, hash_size, pairs)
-            return table, self.store.rows(self._loaded(hash_type, hash_size).keys.tolist())
+            if self._table is None or self._table[0] != (kind, self._version):
+                self._table = ((kind, self._version), self._view_table(hash_type, hash_size, pairs))
+            return self._table[1]
 
     def _identical_copies(self, keys: np.ndarray) -> Dict[int, List[int]]:
         """Representative key -> all keys with the same digest, for the images in this index."""
@@ -150,6 +156,7 @@ class ImageIndex:
 
     def delete(self, ids=(), uris=()) -> int:
         with self._lock:
+            self._version += 1
             keys = self.store.delete(ids=ids, uris=uris)
             for index in list(self._memory.values()) + list(self._views.values()):
                 index.remove(keys)
@@ -157,6 +164,7 @@ class ImageIndex:
 
     def clear(self) -> int:
         with self._lock:
+            self._version += 1
             removed = self.store.clear()
             self._memory.clear()
             self._views.clear()

@@ -15,6 +15,15 @@ def shard_of(image_id: str, shards: int) -> int:
     return int(image_id, 16) % shards
 
 
+SHARD_SPACE = 1024  # an image's key across shards: its key on its shard * SHARD_SPACE + the shard
+
+
+def global_key(key: int, shard: int) -> int:
+    """An image's key across shards, ordered as (key on its shard, shard): what keep='first' ranks
+    by, indexing order within a shard, the shards interleaved."""
+    return int(key) * SHARD_SPACE + int(shard)
+
+
 def _stored_ids(database: str) -> List[str]:
     db = sqlite3.connect(f'file:{os.path.abspath(database)}?mode=ro', uri=True, timeout=30)
     try:

@@ -17,7 +17,9 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from executors.simple_indexer import multi_index
-from executors.simple_indexer.hamming import HammingIndex, brute_pairs_between
+from executors.simple_indexer.hamming import HammingIndex, brute_pairs_between, pad
+from executors.simple_indexer.store import hex_to_blob, views_blob
+from executors.view_pairs import views_needed
 
 
 class ViewTable:
@@ -43,12 +45,29 @@ class ViewTable:
         taking_part = ~np.isin(self.keys, np.asarray(leave_out, dtype=np.int64))
         found = [self._join(first, second, taking_part, threshold) for first, second in self.pairs]
         i, j, distance = (np.concatenate(parts) for parts in zip(*found))
-        a, b = np.minimum(self.keys[i], self.keys[j]), np.maximum(self.keys[i], self.keys[j])
-        order = np.lexsort((distance, b, a))
-        a, b, distance = a[order], b[order], distance[order]
-        first = np.ones(len(a), dtype=bool)
-        first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-        return a[first], b[first], distance[first]
+        return smallest_per_pair(np.minimum(self.keys[i], self.keys[j]), np.maximum(self.keys[i], self.keys[j]),
+                                 distance)
+
+    def pairs_across(self, stored: 'ViewTable', threshold: int,
+                     stored_keys: np.ndarray = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(keys here, keys in `stored`, distances): each pair of an image here and an image of
+        `stored` within `threshold`, at their smallest distance, counted only where the key here
+        is the smaller. So a shard given every image in chunks (this table) and holding its own
+        (`stored`) finds each pair of the whole collection once: the shard of its larger key.
+        `stored_keys`: the stored rows' keys as this table names them, if not stored.keys."""
+        stored_keys = stored.keys if stored_keys is None else stored_keys
+        found = []
+        for first, second in stored.pairs:
+            for mine, theirs in {(first, second), (second, first)}:
+                if mine not in self.names:
+                    continue
+                rows_a = np.flatnonzero(self.tags == self.names.index(mine))
+                rows_b = np.flatnonzero(stored.tags == stored.names.index(theirs))
+                i, j, distance = join_two(self.codes[rows_a], stored.codes[rows_b], self.nbits, threshold)
+                a, b = self.keys[rows_a[i]], stored_keys[rows_b[j]]
+                counted = a < b
+                found.append((a[counted], b[counted], distance[counted]))
+        return smallest_per_pair(*(np.concatenate(parts) for parts in zip(*found)))
 
     def _join(self, first: str, second: str, taking_part: np.ndarray, threshold: int):
         """(rows, rows, distances) of this table: the pairs of one view with itself (multi-index
@@ -61,11 +80,7 @@ class ViewTable:
             i, j, distance = table.pairs_within(threshold, wanted=lambda i, j: keys[i] != keys[j])
             return i, j, distance  # the table's keys are this table's rows
         rows_b = np.flatnonzero(taking_part & (self.tags == self.names.index(second)))
-        codes_a, codes_b = self.codes[rows_a], self.codes[rows_b]
-        if self.nbits % 64 == 0 and multi_index.cross_join_is_cheaper(len(rows_a), len(rows_b), self.nbits, threshold):
-            i, j, distance = multi_index.pairs_between(codes_a, codes_b, threshold)
-        else:
-            i, j, distance = brute_pairs_between(codes_a, codes_b, threshold)
+        i, j, distance = join_two(self.codes[rows_a], self.codes[rows_b], self.nbits, threshold)
         i, j = rows_a[i], rows_b[j]
         apart = self.keys[i] != self.keys[j]
         return i[apart], j[apart], distance[apart]
@@ -89,3 +104,38 @@ class ViewTable:
             counted = self.counts[self.tags[mine][:, None], self.tags[theirs][None, :]]
             result.append(int(between[counted].min()))
         return result
+
+
+def join_two(first: np.ndarray, second: np.ndarray, nbits: int, threshold: int):
+    """(rows of first, rows of second, distances) within `threshold`: multi-index hashing where
+    the cost model expects it to beat comparing every pair."""
+    if nbits % 64 == 0 and multi_index.cross_join_is_cheaper(len(first), len(second), nbits, threshold):
+        return multi_index.pairs_between(first, second, threshold)
+    return brute_pairs_between(first, second, threshold)
+
+
+def smallest_per_pair(a: np.ndarray, b: np.ndarray, distance: np.ndarray):
+    """Each (a, b) once, with its smallest distance, ordered by a then b."""
+    order = np.lexsort((distance, b, a))
+    a, b, distance = a[order], b[order], distance[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return a[first], b[first], distance[first]
+
+
+def table_of_texts(keys: Sequence[int], hashes: Sequence[str], views: Sequence[Dict[str, str]], hash_type: str,
+                   hash_size: int, pairs) -> ViewTable:
+    """A ViewTable from hex texts as documents carry them: each image's hash and its views
+    {'<hash type>.<view>': the hex of the view's hashes end to end}."""
+    nbits = hash_size * hash_size
+    words = (nbits + 63) // 64
+    keys = np.asarray(keys, dtype=np.int64)
+    tables = {'plain': (keys, np.frombuffer(b''.join(pad(hex_to_blob(text), words) for text in hashes),
+                                            dtype=np.uint64).reshape(len(keys), words))}
+    for view in views_needed(pairs):
+        packed = [(key, views_blob(texts[f'{hash_type}.{view}'], nbits)) for key, texts in zip(keys.tolist(), views)
+                  if f'{hash_type}.{view}' in texts]
+        view_keys = [key for key, codes in packed for _ in range(len(codes) // (words * 8))]
+        tables[view] = (np.array(view_keys, dtype=np.int64),
+                        np.frombuffer(b''.join(codes for _, codes in packed), dtype=np.uint64).reshape(-1, words))
+    return ViewTable(nbits, tables, pairs)
