@@ -30,22 +30,29 @@ FLIPS = {'trim': [2], 'crops': [16] * 9, 'centre': [26], 'orientations': [32] * 
 BATCH = 10_000
 
 
-def build(folder: str, n: int) -> None:
+def build(folder: str, n: int, shards: int = 0) -> None:
+    """n synthetic images in folder/index.db, or with `shards` in a workspace of that many shards
+    (folder/SimpleIndexer/<shard>/index.db, each image on the shard of its id) as the Flow keeps them."""
     from executors.simple_indexer.image_index import ImageIndex
+    from executors.simple_indexer.sharding import shard_of
     from executors.simple_indexer.store import ImageRecord
     rng = np.random.default_rng(1)
     plain = make_hashes('skewed', n)
     views = {name: np.stack([flip_bits(rng, plain, np.full(n, count)) for count in counts], axis=1)
              for name, counts in FLIPS.items()}
     views['turns'] = np.stack([flip_bits(rng, views['centre'][:, 0], np.full(n, 8)) for _ in range(2)], axis=1)
-    index = ImageIndex(os.path.join(folder, 'index.db'))
+    indexes = [ImageIndex(os.path.join(folder, 'SimpleIndexer', str(shard), 'index.db') if shards
+                          else os.path.join(folder, 'index.db')) for shard in range(max(shards, 1))]
     for start in range(0, n, BATCH):
-        index.add([ImageRecord(uri=f'/photos/{row:08d}.jpg', digest=f'{row:064x}', hash_size=8,
+        records = [ImageRecord(uri=f'/photos/{row:08d}.jpg', digest=f'{row:064x}', hash_size=8,
                                hashes={'phash': f'{plain[row]:016x}'},
                                views={f'phash.{name}': ''.join(f'{code:016x}' for code in codes[row])
                                       for name, codes in views.items()})
-                   for row in range(start, min(n, start + BATCH))])
-    index.close()
+                   for row in range(start, min(n, start + BATCH))]
+        for shard, index in enumerate(indexes):
+            index.add([record for record in records if shard_of(record.id, len(indexes)) == shard])
+    for index in indexes:
+        index.close()
 
 
 def measure(folder: str, views: bool, rotations: bool, threshold: int, all_pairs: bool = True) -> dict:

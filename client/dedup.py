@@ -3,11 +3,13 @@ import glob
 import os
 from typing import List, Tuple
 
+import numpy as np
+
 from client.connection import Connection
 from client.files import find_images
 from client.jobs import Progress, send_files
 from executors.documents import ImageDoc
-from executors.shard_merger.merge import group_entries
+from executors.shard_merger.merge import entries_table, entry_key, group_entries
 from executors.simple_indexer.executor import group_document
 from executors.simple_indexer.store import stored_hashes
 from executors.view_pairs import QUERY_VIEWS, view_pairs
@@ -42,19 +44,21 @@ def groups_across_shards(connection: Connection, parameters: dict, shards: int, 
             shard = int(doc.result.get('shard', 0))
             after[shard] = max(after[shard], int(doc.result['key']))
         progress.advance(len(page))
-    found = []
-    searching = Progress('pairing', len(entries))
-    for start in range(0, len(entries), PAIRS_CHUNK):
-        chunk = entries[start:start + PAIRS_CHUNK]
-        found.extend(value for doc in connection.fetch('/pairs', parameters, docs=chunk)
-                     for value in doc.result.get('pairs', []))
-        searching.advance(len(chunk))
     if not entries:
         return []
     settings = dict(parameters, hash_size=entries[0].hash_size, hash_type=parameters.get('hash_type', 'phash'),
                     pairs=view_pairs(parameters.get('views', True), parameters.get('rotations', False)))
-    keys = [int(value) for value in found]
-    return group_entries(entries, settings, pairs=(keys[0::3], keys[1::3]))
+    table = entries_table(entries, settings)
+    found = []
+    searching = Progress('pairing', len(entries))
+    for start in range(0, len(entries), PAIRS_CHUNK):
+        chunk = entries[start:start + PAIRS_CHUNK]
+        header, data = table.subset([entry_key(doc) for doc in chunk]).packed()
+        for doc in connection.fetch('/pairs', parameters, docs=[ImageDoc(result=header, blob=data)]):
+            found.append(np.frombuffer(doc.blob or b'', dtype='<i8').reshape(-1, 3))
+        searching.advance(len(chunk))
+    keys = np.concatenate(found) if found else np.empty((0, 3), dtype=np.int64)
+    return group_entries(entries, settings, pairs=(keys[:, 0].tolist(), keys[:, 1].tolist()), table=table)
 
 
 def index_databases(workspace: str) -> List[str]:

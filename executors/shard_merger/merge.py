@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional
 from executors.documents import ImageDoc
 from executors.simple_indexer.grouping import groups_from_pairs, identical_copies, keep_rank, near_pairs
 from executors.simple_indexer.sharding import global_key
-from executors.simple_indexer.view_join import table_of_texts
+from executors.simple_indexer.view_join import ViewTable, table_of_texts
 
 ROW_FIELDS = ('id', 'uri', 'digest', 'width', 'height', 'byte_size', 'mtime')
 
@@ -81,22 +81,27 @@ def merge_entries(answers: List[List[ImageDoc]]) -> List[ImageDoc]:
 
 
 def merge_pairs(answers: List[List[ImageDoc]]) -> List[ImageDoc]:
-    """/pairs: each shard found its own pairs (none twice): all of them, end to end."""
-    return [ImageDoc(result={'pairs': [value for answer in answers if answer for doc in answer
-                                        for value in doc.result.get('pairs', [])]})]
+    """/pairs: each shard found its own pairs (none twice): all of them, end to end (packed
+    (key, key, distance) triples, so the bytes simply follow one another)."""
+    return [ImageDoc(blob=b''.join(doc.blob or b'' for answer in answers if answer for doc in answer))]
 
 
-def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None) -> List[dict]:
+def entries_table(entries: List[ImageDoc], settings: Dict[str, Any]) -> ViewTable:
+    """The hashes and views of stored images sent as documents, keyed across shards."""
+    hash_type = settings['hash_type']
+    return table_of_texts([entry_key(doc) for doc in entries], [getattr(doc, hash_type) for doc in entries],
+                          [doc.views for doc in entries], hash_type, int(settings['hash_size']),
+                          [tuple(pair) for pair in settings['pairs']])
+
+
+def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None, table: ViewTable = None) -> List[dict]:
     """Duplicate groups among stored images sent as documents (one per image: its row, hash,
     views and `result` {'key', 'shard'}), with `settings` {hash_type, hash_size, pairs, strict,
     keep, prefer, threshold}. `pairs` (keys_a, keys_b) found elsewhere (the shards' /pairs), or
-    None to search them here within settings['threshold']."""
-    hash_type, hash_size = settings['hash_type'], int(settings['hash_size'])
-    compared = [tuple(pair) for pair in settings['pairs']]
+    None to search them here within settings['threshold']; `table`: entries_table, if made already."""
     entries = sorted(entries, key=entry_key)
     keys = [entry_key(doc) for doc in entries]
-    table = table_of_texts(keys, [getattr(doc, hash_type) for doc in entries], [doc.views for doc in entries],
-                           hash_type, hash_size, compared)
+    table = table or entries_table(entries, settings)
     rows = {key: dict({field: getattr(doc, field) for field in ROW_FIELDS}, key=key) for key, doc in zip(keys, entries)}
     copies = identical_copies(keys, [doc.digest for doc in entries])
     if pairs is None:

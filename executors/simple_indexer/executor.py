@@ -10,12 +10,13 @@ from docarray import DocList
 from jina import Executor, requests
 
 from executors import parameters as params
+from executors.image_hasher.decode import blob_bytes
 from executors.documents import HASH_TYPES, ImageDoc, Match
 from executors.simple_indexer.grouping import keep_rank
 from executors.simple_indexer.image_index import ImageIndex
-from executors.simple_indexer.sharding import SHARD_SPACE, global_key, partition_problem, shard_of
+from executors.simple_indexer.sharding import SHARD_SPACE, partition_problem, shard_of
 from executors.simple_indexer.store import ImageRecord, blob_to_hex
-from executors.simple_indexer.view_join import table_of_texts
+from executors.simple_indexer.view_join import ViewTable
 from executors.view_pairs import HASHES_PER_VIEW, INDEX_VIEWS, view_pairs
 
 MAX_LIMIT = 10_000
@@ -214,19 +215,22 @@ class SimpleIndexer(Executor):
 
     @requests(on='/pairs')
     def pairs(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
-        """The near pairs between the stored images sent (as /entries gives them, from every shard,
-        a chunk at a time) and this shard's own: one document, `result` {'pairs': [key, key,
-        distance, ...]} in keys across shards. Each pair of the whole collection is found by one
-        shard only, so the pair search divides among the shards (view_join.pairs_across)."""
+        """The near pairs between images sent from every shard, a chunk at a time, and this
+        shard's own. The chunk is one document: `result` the header and `blob` the bytes of a
+        packed ViewTable (view_join.py) keyed across shards. The answer is one document whose
+        `blob` holds (key, key, distance) triples as little-endian int64: each pair of the whole
+        collection is found by one shard only, so the pair search divides among the shards
+        (view_join.pairs_across)."""
         hash_type, hash_size, threshold, pairs = self._pair_settings(parameters or {})
-        sent = [doc for doc in docs if getattr(doc, hash_type) and doc.hash_size == hash_size and 'key' in doc.result]
-        chunk = table_of_texts([global_key(doc.result['key'], doc.result.get('shard', 0)) for doc in sent],
-                               [getattr(doc, hash_type) for doc in sent], [doc.views for doc in sent],
-                               hash_type, hash_size, pairs)
-        own = self.index.table(hash_type, hash_size, pairs)
-        a, b, distance = chunk.pairs_across(own, threshold, own.keys * SHARD_SPACE + self.shard_id)
-        found = np.stack([a, b, distance], axis=1).ravel().tolist()
-        return DocList[ImageDoc]([ImageDoc(result={'pairs': found})])
+        found = []
+        for doc in docs:
+            chunk = ViewTable.unpacked(doc.result, blob_bytes(doc.blob))
+            if chunk.nbits != hash_size * hash_size:
+                raise ValueError(f'the chunk holds {chunk.nbits}-bit hashes, the request asks for hash_size {hash_size}')
+            own = self.index.table(hash_type, hash_size, pairs)
+            found.append(np.stack(chunk.pairs_across(own, threshold, own.keys * SHARD_SPACE + self.shard_id), axis=1))
+        triples = np.concatenate(found) if found else np.empty((0, 3), dtype=np.int64)
+        return DocList[ImageDoc]([ImageDoc(blob=triples.astype('<i8').tobytes())])
 
     def _pair_settings(self, parameters: dict) -> tuple:
         """(hash type, hash size, threshold, pairs of views compared) of a /duplicates-like request."""

@@ -39,6 +39,31 @@ class ViewTable:
         self._by_key = np.argsort(self.keys, kind='stable')
         self._sorted_keys = self.keys[self._by_key]
 
+    def subset(self, keys: Sequence[int]) -> 'ViewTable':
+        """The rows of these images only (a chunk to send to the shards)."""
+        taken = np.isin(self.keys, np.asarray(keys, dtype=np.int64))
+        return ViewTable(self.nbits, {name: (self.keys[taken & (self.tags == tag)], self.codes[taken & (self.tags == tag)])
+                                      for tag, name in enumerate(self.names)}, self.pairs)
+
+    def packed(self) -> Tuple[dict, bytes]:
+        """(header, bytes): the table as plain numbers, to travel in one document instead of a
+        document per image (whose protobuf costs more than the join); `unpacked` reads it."""
+        header = {'nbits': self.nbits, 'views': [[name, int((self.tags == tag).sum())] for tag, name in enumerate(self.names)],
+                  'pairs': [list(pair) for pair in self.pairs]}
+        return header, self.keys.astype('<i8').tobytes() + self.codes.astype('<u8').tobytes()
+
+    @staticmethod
+    def unpacked(header: dict, data: bytes) -> 'ViewTable':
+        nbits, counts = int(header['nbits']), [(name, int(count)) for name, count in header['views']]
+        words, rows = (nbits + 63) // 64, sum(count for _, count in counts)
+        if len(data) != rows * 8 * (1 + words):
+            raise ValueError(f'a packed table of {rows} rows must be {rows * 8 * (1 + words)} bytes, not {len(data)}')
+        keys = np.frombuffer(data, dtype='<i8', count=rows).astype(np.int64)
+        codes = np.frombuffer(data, dtype='<u8', offset=rows * 8).astype(np.uint64).reshape(rows, words)
+        ends = np.cumsum([count for _, count in counts])
+        views = {name: (keys[end - count:end], codes[end - count:end]) for (name, count), end in zip(counts, ends)}
+        return ViewTable(nbits, views, [tuple(pair) for pair in header['pairs']])
+
     def pairs_within(self, threshold: int, leave_out: Sequence[int] = ()) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(keys_a, keys_b, distances): each pair of images within `threshold` once, keys_a < keys_b,
         at their smallest distance; images with a key in `leave_out` take no part."""

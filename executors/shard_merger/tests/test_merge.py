@@ -109,10 +109,10 @@ def test_summaries_add_up_counts_and_list_what_differs():
 def test_shards_pairing_broadcast_chunks_find_the_groups_of_one_index(tmp_path, views):
     """The broadcast join: pages of every shard's images (/entries) sent in chunks to every shard,
     each keeping the pairs that fall to it (/pairs), give one index's groups: no pair lost, none twice."""
-    from executors.shard_merger.merge import group_entries, merge_entries
+    from executors.shard_merger.merge import entries_table, entry_key, group_entries, merge_entries
     from executors.simple_indexer.executor import entry_documents
-    from executors.simple_indexer.sharding import SHARD_SPACE, global_key
-    from executors.simple_indexer.view_join import table_of_texts
+    from executors.simple_indexer.sharding import SHARD_SPACE
+    from executors.simple_indexer.view_join import ViewTable
     records, pairs = _records(), view_pairs(views)
     whole = ImageIndex(str(tmp_path / 'whole.db'))
     whole.add(records)
@@ -126,16 +126,14 @@ def test_shards_pairing_broadcast_chunks_find_the_groups_of_one_index(tmp_path, 
         for doc in page:
             after[doc.result['shard']] = max(after[doc.result['shard']], doc.result['key'])
     assert len(entries) == len(records)
-    found = []
-    for start in range(0, len(entries), 40):
-        chunk = entries[start:start + 40]
-        sent = table_of_texts([global_key(d.result['key'], d.result['shard']) for d in chunk],
-                              [d.phash for d in chunk], [d.views for d in chunk], 'phash', 8, pairs)
+    settings = {'hash_type': 'phash', 'hash_size': 8, 'pairs': pairs, 'strict': False, 'keep': 'best', 'prefer': []}
+    table, found = entries_table(entries, settings), []
+    for start in range(0, len(entries), 40):  # as the client sends them: a chunk packed in one document
+        sent = ViewTable.unpacked(*table.subset([entry_key(d) for d in entries[start:start + 40]]).packed())
         for n, shard in enumerate(shards):
             own = shard.table('phash', 8, pairs)
             found.append(sent.pairs_across(own, 12, own.keys * SHARD_SPACE + n))
     a, b = (np.concatenate(values).tolist() for values in list(zip(*found))[:2])
     assert len(set(zip(a, b))) == len(a), 'a pair was found twice'
-    settings = {'hash_type': 'phash', 'hash_size': 8, 'pairs': pairs, 'strict': False, 'keep': 'best', 'prefer': []}
     assert _without_keys(group_entries(entries, settings, pairs=(a, b))) == \
         _without_keys(whole.duplicates('phash', 8, 12, pairs=pairs))
