@@ -54,8 +54,7 @@ class ImageIndex:
             index = HammingIndex(hash_size * hash_size)
             rows = self.store.view_codes(hash_type, hash_size, view)
             while page := list(islice(rows, 65536)):
-                index.add([key for key, codes in page for _ in range(len(codes) // (index.words * 8))],
-                          b''.join(codes for _, codes in page))
+                _refresh(index, [], page)
             self._views[kind] = index
         return self._views[kind]
 
@@ -70,23 +69,15 @@ class ImageIndex:
             self._version += 1
             results = self.store.upsert(records)
             updated = [key for key, is_new in results if not is_new]
+            stored = list(zip((key for key, _ in results), records))
             for (hash_type, hash_size), index in self._memory.items():
-                if updated:
-                    index.remove(updated)
-                fresh = [(key, record.hashes[hash_type]) for (key, _), record in zip(results, records)
-                         if record.hash_size == hash_size and record.hashes.get(hash_type)]
-                if fresh:
-                    index.add([key for key, _ in fresh],
-                              b''.join(pad(hex_to_blob(text), index.words) for _, text in fresh))
+                _refresh(index, updated, [(key, pad(hex_to_blob(record.hashes[hash_type]), index.words))
+                                          for key, record in stored
+                                          if record.hash_size == hash_size and record.hashes.get(hash_type)])
             for (hash_type, hash_size, view), index in self._views.items():
-                if updated:
-                    index.remove(updated)
-                fresh = [(key, views_blob(record.views[f'{hash_type}.{view}'], index.nbits))
-                         for (key, _), record in zip(results, records)
-                         if record.hash_size == hash_size and f'{hash_type}.{view}' in record.views]
-                if fresh:
-                    index.add([key for key, codes in fresh for _ in range(len(codes) // (index.words * 8))],
-                              b''.join(codes for _, codes in fresh))
+                name = f'{hash_type}.{view}'
+                _refresh(index, updated, [(key, views_blob(record.views[name], index.nbits)) for key, record in stored
+                                          if record.hash_size == hash_size and name in record.views])
         return [is_new for _, is_new in results]
 
     def search(self, hash_type: str, query: Union[str, Dict[str, str]], hash_size: int, threshold: int, limit: int,
@@ -172,3 +163,13 @@ class ImageIndex:
 
     def status(self) -> dict:
         return {'images': self.store.count(), 'hashes': self.store.count_hashes(), 'database': self.store.path}
+
+
+def _refresh(index: HammingIndex, gone: List[int], fresh: List[Tuple[int, bytes]]) -> None:
+    """Drop the rows of the `gone` keys, then add `fresh` (key, its hashes in whole words end to
+    end: one for a plain hash, several for some views)."""
+    if gone:
+        index.remove(gone)
+    if fresh:
+        index.add([key for key, codes in fresh for _ in range(len(codes) // (index.words * 8))],
+                  b''.join(codes for _, codes in fresh))

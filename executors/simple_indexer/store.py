@@ -138,33 +138,24 @@ class ImageStore:
         return results
 
     def hashes(self, hash_type: str, hash_size: int, page: int = 65536) -> Iterator[Tuple[int, bytes]]:
-        """(key, packed hash) of every image that has this hash type at this size, by key.
-
-        Read a page at a time (the lock is not held between pages), so that loading 10^6 of them
-        never holds 10^6 Python tuples at once.
-        """
+        """(key, packed hash) of every image that has this hash type at this size, by key."""
         if hash_type not in HASH_TYPES:
             raise ValueError(f'unknown hash type {hash_type!r}')
-        last = -1
-        while True:
-            with self._lock:
-                rows = self._db.execute(f'SELECT key, {hash_type} FROM images WHERE key > ? AND hash_size = ? '
-                                        f'AND {hash_type} IS NOT NULL ORDER BY key LIMIT ?',
-                                        (last, hash_size, page)).fetchall()
-            yield from rows
-            if len(rows) < page:
-                return
-            last = rows[-1][0]
+        return self._by_key(f'SELECT key, {hash_type} FROM images WHERE hash_size = ? AND {hash_type} IS NOT NULL',
+                            (hash_size,), page)
 
     def view_codes(self, hash_type: str, hash_size: int, view: str, page: int = 65536) -> Iterator[Tuple[int, bytes]]:
-        """(key, its hashes of this view as views_blob packs them) of every image with the view, by key,
-        a page at a time."""
+        """(key, its hashes of this view as views_blob packs them) of every image with the view, by key."""
+        return self._by_key('SELECT key, codes FROM views WHERE hash_type = ? AND hash_size = ? AND view = ?',
+                            (hash_type, hash_size, view), page)
+
+    def _by_key(self, select: str, arguments: tuple, page: int) -> Iterator[Tuple[int, bytes]]:
+        """The (key, ...) rows of `select` by key, read a page at a time (the lock is not held between
+        pages), so that loading 10^6 of them never holds 10^6 Python tuples at once."""
         last = -1
         while True:
             with self._lock:
-                rows = self._db.execute('SELECT key, codes FROM views WHERE hash_type = ? AND hash_size = ? '
-                                        'AND view = ? AND key > ? ORDER BY key LIMIT ?',
-                                        (hash_type, hash_size, view, last, page)).fetchall()
+                rows = self._db.execute(f'{select} AND key > ? ORDER BY key LIMIT ?', (*arguments, last, page)).fetchall()
             yield from rows
             if len(rows) < page:
                 return
