@@ -102,7 +102,7 @@ def view_hashes(grey: Image.Image, hash_type: str, hash_size: int, names=INDEX_V
     """
     side = 4 * hash_size
     small = shrink(grey, side)
-    square = small.resize((side, side), RESAMPLE)
+    square = small.resize((side, side), RESAMPLE) if 'orientations' in names else None  # not for queries
     views = view_images(small, names, square)
     squares = [image.resize((side, side), Image.Resampling.BOX) for images in views.values() for image in images]
     if hash_type == 'phash':  # the default: all views' DCTs in one call

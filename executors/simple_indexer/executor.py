@@ -90,14 +90,14 @@ def entry_documents(index: ImageIndex, hash_type: str, hash_size: int, shard_id:
     table = index.table(hash_type, hash_size, pairs)
     plain_keys = table.view('plain')[0]
     keys = np.sort(plain_keys[plain_keys > after])[:page].tolist()
-    rows, wanted = index.store.rows(keys), set(keys)
+    rows = index.store.rows(keys)
     nbits = hash_size * hash_size
     texts = {}  # (view, key) -> the hex of its hashes, end to end
     for view in table.names:
         view_keys, codes = table.view(view)
-        for key, code in zip(view_keys.tolist(), codes):
-            if key in wanted:
-                texts[view, key] = texts.get((view, key), '') + blob_to_hex(code.tobytes(), nbits)
+        on_page = np.isin(view_keys, keys)  # the page's rows only: this runs once per page
+        for key, code in zip(view_keys[on_page].tolist(), codes[on_page]):
+            texts[view, key] = texts.get((view, key), '') + blob_to_hex(code.tobytes(), nbits)
     return [ImageDoc(id=row['id'], uri=row['uri'], digest=row['digest'], width=row['width'], height=row['height'],
                      byte_size=row['byte_size'], mtime=row['mtime'], hash_size=hash_size,
                      result={'key': key, 'shard': shard_id},
