@@ -45,7 +45,7 @@ def partition_problem(folder: str, shards: int, only: Optional[int] = None) -> O
     names = sorted(name for name in os.listdir(folder) if name.isdigit()) if os.path.isdir(folder) else []
     for name in names:
         number = int(name)
-        if only is not None and number != only:
+        if only is not None and number != only or shards == 1 and number == 0:  # one shard holds anything
             continue
         database = os.path.join(folder, name, 'index.db')
         if not os.path.exists(database):
