@@ -105,8 +105,7 @@ def command_search(args) -> int:
 
 
 def command_dedup(args) -> int:
-    parameters = {'hash_type': args.hash, 'strict': args.strict, 'keep': args.keep, 'views': args.views,
-                  'rotations': args.rotations,
+    parameters = {'hash_type': args.hash, 'strict': args.strict, 'keep': args.keep, 'rotations': args.rotations,
                   'prefer': [os.path.abspath(folder) for folder in args.prefer]}
     if args.threshold is not None:
         parameters['threshold'] = args.threshold

@@ -10,13 +10,11 @@ from client.files import find_images
 from client.jobs import Progress, send_files
 from executors.documents import ImageDoc
 from executors.shard_merger.merge import entries_table, entry_key, group_entries
-from executors.simple_indexer.executor import group_document
+from executors.simple_indexer.executor import MAX_LIMIT, group_document
 from executors.simple_indexer.store import stored_hashes
 from executors.view_pairs import QUERY_VIEWS, view_pairs
 from reports.groups import group_of
 
-MOST_MATCHES = 10_000  # the indexer's cap on matches per query
-ENTRIES_PAGE = 5_000  # images per shard per /entries answer
 PAIRS_CHUNK = 20_000  # images sent to every shard per /pairs request: 10-20 MB
 
 
@@ -38,7 +36,7 @@ def groups_across_shards(connection: Connection, parameters: dict, shards: int, 
     (grouping.py, the same functions as one index's)."""
     entries, after = [], [-1] * shards
     progress = Progress('reading', images)
-    while page := connection.fetch('/entries', dict(parameters, after=after, page=ENTRIES_PAGE)):
+    while page := connection.fetch('/entries', dict(parameters, after=after)):  # the shards' own page size
         entries.extend(page)
         for doc in page:
             shard = int(doc.result.get('shard', 0))
@@ -92,7 +90,7 @@ def leak_groups(connection: Connection, against: str, parameters: dict,
         else:
             found[label] = doc
 
-    send_files(connection, '/search', labels, dict(parameters, limit=MOST_MATCHES), batch_size, answered,
+    send_files(connection, '/search', labels, dict(parameters, limit=MAX_LIMIT), batch_size, answered,
                lambda label, reason: errors.append((label, reason)), 'checking', make_doc=make_doc)
     leaking = [found[label] for label in labels if label in found and found[label].matches]
     return [group_of(number, 'leak', doc, doc.matches) for number, doc in enumerate(leaking, 1)], errors

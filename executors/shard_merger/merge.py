@@ -9,9 +9,9 @@ from typing import Any, Dict, List, Optional
 from executors.documents import ImageDoc
 from executors.simple_indexer.grouping import groups_from_pairs, identical_copies, keep_rank, near_pairs
 from executors.simple_indexer.sharding import global_key
+from executors.simple_indexer.store import ROW_COLUMNS
 from executors.simple_indexer.view_join import ViewTable, table_of_texts
 
-ROW_FIELDS = ('id', 'uri', 'digest', 'width', 'height', 'byte_size', 'mtime')
 
 
 def _first(values) -> Optional[Any]:
@@ -102,7 +102,8 @@ def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None,
     entries = sorted(entries, key=entry_key)
     keys = [entry_key(doc) for doc in entries]
     table = table or entries_table(entries, settings)
-    rows = {key: dict({field: getattr(doc, field) for field in ROW_FIELDS}, key=key) for key, doc in zip(keys, entries)}
+    rows = {key: {column: key if column == 'key' else getattr(doc, column) for column in ROW_COLUMNS}
+            for key, doc in zip(keys, entries)}
     copies = identical_copies(keys, [doc.digest for doc in entries])
     if pairs is None:
         keys_a, keys_b, _ = near_pairs(table, copies, int(settings['threshold']))

@@ -184,10 +184,8 @@ class SimpleIndexer(Executor):
         """
         parameters = parameters or {}
         hash_type, hash_size, threshold, pairs = self._pair_settings(parameters)
-        strict = parameters.get('strict', False)
+        strict = params.flag(parameters, 'strict', False)
         prefer = parameters.get('prefer') or []
-        if not isinstance(strict, bool):
-            raise ValueError(f'strict must be true or false, not {strict!r}')
         if not isinstance(prefer, list) or not all(isinstance(folder, str) for folder in prefer):
             raise ValueError('prefer must be a list of folder paths')
         keep = parameters.get('keep', 'best')
