@@ -80,7 +80,8 @@ def command_index(args) -> int:
 
 def command_search(args) -> int:
     files, problems = images_or_exit(args.paths)
-    parameters = {'hash_type': args.hash, 'limit': args.limit, 'views': args.views, 'rotations': args.rotations}
+    parameters = {'hash_type': args.hash, 'limit': args.limit, 'views': args.views, 'rotations': args.rotations,
+                  'verify': args.verify}
     if args.threshold is not None:
         parameters['threshold'] = args.threshold
     with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
@@ -105,7 +106,8 @@ def command_search(args) -> int:
 
 
 def command_dedup(args) -> int:
-    parameters = {'hash_type': args.hash, 'strict': args.strict, 'keep': args.keep, 'rotations': args.rotations,
+    parameters = {'hash_type': args.hash, 'strict': not args.connected, 'keep': args.keep, 'rotations': args.rotations,
+                  'verify': args.verify,
                   'prefer': [os.path.abspath(folder) for folder in args.prefer]}
     if args.threshold is not None:
         parameters['threshold'] = args.threshold
@@ -254,6 +256,9 @@ def parser() -> argparse.ArgumentParser:
                                   f'to {VIEWS_AUTO_LIMIT:,} images, the images alone above)')
             sub.set_defaults(views=None)
         if rotations:
+            sub.add_argument('--no-verify', dest='verify', action='store_false',
+                             help="stage 1's candidates are the answer: skip the 256-bit, colour and information "
+                                  'checks that confirm each match (README, "Detection quality")')
             sub.add_argument('--rotations', action='store_true',
                              help='also find flipped copies and copies turned by 90, 180 or 270 degrees')
 
@@ -284,8 +289,12 @@ def parser() -> argparse.ArgumentParser:
     dedup.add_argument('--output', default='dedup-output', metavar='DIR',
                        help='where groups.json, duplicates.csv, remove.txt, groups/*.png and report.html go '
                             '(default: ./dedup-output)')
-    dedup.add_argument('--strict', action='store_true', help='every member within the threshold of its kept file '
-                                                             '(chains split); default: connected groups')
+    dedup.add_argument('--connected', action='store_true',
+                       help='connected groups: a chain A~B~C is one group even when A and C do not match (members '
+                            'not confirmed against the kept file say so); default: every member a confirmed match '
+                            'of its kept file')
+    dedup.add_argument('--strict', action='store_false', dest='connected',
+                       help='every member a confirmed match of its kept file: the default')
     dedup.add_argument('--keep', choices=KEEP_POLICIES, default='best',
                        help='file to keep: best (most pixels, then largest file, then shortest path), oldest '
                             '(file time) or first (indexed first); default: best')

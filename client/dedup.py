@@ -1,7 +1,7 @@
 """The dedup jobs: duplicate groups within the index, or leaks between the index and another set."""
 import glob
 import os
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -9,6 +9,7 @@ from client.connection import Connection
 from client.files import find_images
 from client.jobs import Progress, send_files
 from executors.documents import ImageDoc
+from executors.match import Evidence, evidence_of_doc
 from executors.shard_merger.merge import entries_table, entry_key, group_entries
 from executors.simple_indexer.executor import MAX_LIMIT, group_document
 from executors.simple_indexer.store import stored_hashes
@@ -16,6 +17,7 @@ from executors.view_pairs import QUERY_VIEWS, view_pairs
 from reports.groups import group_of
 
 PAIRS_CHUNK = 20_000  # images sent to every shard per /pairs request: 10-20 MB
+EVIDENCE_CHUNK = 5_000  # images asked for per /evidence request: 8 MB back
 
 
 def duplicate_groups(connection: Connection, parameters: dict, shards: int = 1, images: int = 0) -> List[dict]:
@@ -56,7 +58,21 @@ def groups_across_shards(connection: Connection, parameters: dict, shards: int, 
             found.append(np.frombuffer(doc.blob or b'', dtype='<i8').reshape(-1, 3))
         searching.advance(len(chunk))
     keys = np.concatenate(found) if found else np.empty((0, 3), dtype=np.int64)
-    return group_entries(entries, settings, pairs=(keys[:, 0].tolist(), keys[:, 1].tolist()), table=table)
+    pairs = keys[:, 0].tolist(), keys[:, 1].tolist()
+    evidence = pair_evidence(connection, parameters, set(pairs[0]) | set(pairs[1])) if settings.get('verify', True) else {}
+    return group_entries(entries, settings, pairs=pairs, table=table, evidence=evidence)
+
+
+def pair_evidence(connection: Connection, parameters: dict, keys) -> Dict[int, Evidence]:
+    """The match decision's evidence of the images in the pairs found (only those: a few of the
+    collection), from the shards that hold them (/evidence), by key across shards."""
+    keys, evidence = sorted(keys), {}
+    for start in range(0, len(keys), EVIDENCE_CHUNK):
+        for doc in connection.fetch('/evidence', dict(parameters, keys=keys[start:start + EVIDENCE_CHUNK])):
+            found = evidence_of_doc(doc)
+            if found is not None:
+                evidence[entry_key(doc)] = found
+    return evidence
 
 
 def index_databases(workspace: str) -> List[str]:

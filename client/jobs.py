@@ -161,7 +161,7 @@ def search_files(connection: Connection, files: List[str], parameters: dict,
         threshold = parameters.get('threshold', default_threshold(hash_type, doc.hash_size ** 2,
                                                                   parameters.get('views', True),
                                                                   parameters.get('rotations', False)))
-        results[path] = QueryResult(path, [{'uri': m.uri, 'id': m.id, 'distance': m.distance}
+        results[path] = QueryResult(path, [{'uri': m.uri, 'id': m.id, 'distance': m.distance, 'evidence': m.evidence}
                                            for m in doc.matches], threshold=threshold)
 
     def on_failure(path: str, reason: str) -> None:

@@ -10,7 +10,7 @@ from typing import List, Optional
 @dataclass
 class QueryResult:
     query: str
-    matches: List[dict] = field(default_factory=list)  # {'uri', 'id', 'distance'}, nearest first
+    matches: List[dict] = field(default_factory=list)  # {'uri', 'id', 'distance', 'evidence'}, nearest first
     error: Optional[str] = None
     threshold: Optional[int] = None  # the threshold the server applied, for the table's wording
 

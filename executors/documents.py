@@ -55,6 +55,9 @@ class Match(WireDoc):
     height: Optional[int] = None
     byte_size: Optional[int] = None
     mtime: Optional[float] = None
+    # Why this is a match: stage 1's bits, stage 2's 256-bit distance, the views and the colour
+    # (match.Verdict.evidence). Not Optional, for the reason given at ImageDoc.matches.
+    evidence: Dict[str, Any] = {}
 
 
 class ImageDoc(WireDoc):
@@ -80,6 +83,11 @@ class ImageDoc(WireDoc):
     # Hashes of views of the image (image_hasher/views.py): {'<hash type>.<view>': the hex texts of
     # the view's hashes, end to end}. Not Optional, for the reason given at `matches`.
     views: Dict[str, str] = {}
+    # The evidence of the match decision (image_hasher/evidence.py, match.py): the packed 256-bit
+    # pHashes of the image and its views, its information score and its mean colour (none: grey).
+    verify_codes: Optional[bytes] = None
+    information: Optional[float] = None
+    colour: Optional[List[float]] = None
 
     # Filled by the SimpleIndexer.
     status: Optional[str] = None  # /index: 'indexed' or 'updated'; /duplicates: 'exact' or 'near' group

@@ -70,8 +70,34 @@ def threshold(parameters: dict, hash_type: str, nbits: int, views: bool = False,
     return whole_number(parameters, 'threshold', default_threshold(hash_type, nbits, views, rotations), 0, nbits)
 
 
+def verification(parameters: dict) -> tuple:
+    """(verify, verify_threshold): whether stage 2 of the match decision runs (executors/match.py;
+    false: stage 1's candidates are the answer, as before it existed), and its 256-bit threshold."""
+    return flag(parameters, 'verify', True), whole_number(parameters, 'verify_threshold', VERIFY_THRESHOLD, 0, 256)
+
+
 def flag(parameters: dict, name: str, default: bool) -> bool:
     value = parameters.get(name, default)
     if not isinstance(value, bool):
         raise ValueError(f'{name} must be true or false, not {value!r}')
     return value
+
+
+# Stage 2 of the match decision (executors/match.py), measured with bench/precision.py on
+# ../shared/datasets/clothing-small (3,781 real photos, 7,146,088 pairs of different photos: many
+# garments on the same few sheets and floors, the hardest case we have) and on evaluate's copies
+# of data/eval (54 photos x 29 transforms).
+# - VERIFY_THRESHOLD: 256-bit pHash over the views. The nearest different photos are 40 bits
+#   apart (3 pairs; 42 and more for the rest); crops and turned copies of data/eval reach 36 at
+#   their 98th percentile. 36 keeps 4 bits under the nearest stranger, and colour adds more.
+VERIFY_THRESHOLD = 36
+# - MIN_INFORMATION: mean grey step between neighbouring pixels of the 64x64 square. A blank or
+#   one-colour image scores under 0.2 (JPEG noise included); the flattest photo of clothing-small
+#   (a white shirt on white) 1.8, and the flattest copy of data/eval (gamma 0.5 of a dark photo) 1.1.
+MIN_INFORMATION = 0.5
+# - Colour: compared when both centres have a mean chroma of MIN_COLOUR_CHROMA grey levels or
+#   more (below it the direction is noise). Copies of data/eval (saturation +80%, gamma, banners,
+#   crops...) stay within 43 degrees (99% within 12); of clothing-small's 15 nearest different
+#   pairs, 8 point 59 to 159 degrees apart.
+MIN_COLOUR_CHROMA = 6.0
+MAX_COLOUR_DEGREES = 45.0

@@ -23,3 +23,32 @@ def view_pairs(views: bool = True, rotations: bool = False) -> tuple:
 def views_needed(pairs) -> list:
     """The stored views (besides 'plain') that `pairs` compare, in a stable order."""
     return sorted({view for pair in pairs for view in pair} - {'plain'})
+
+
+# Stage 2 (executors/match.py) compares 256-bit hashes of the same views, which forgive far less
+# misalignment than 64 bits do: a crop 2.5% off the nearest crop view, or a turn 2 degrees off the
+# nearest turned view, moves a 256-bit pHash as far as a different photo. So the verification
+# hashes of an indexed image cut its views on a finer grid: turns of -4, -2, 2 and 4 degrees, and
+# crops at 95% (3x3 positions) and 90% (5x5 positions).
+VERIFY_HASHES_PER_VIEW = {'plain': 1, 'trim': 1, 'centre': 1, 'turns': 4, 'crops': 9 + 25, 'orientations': 7}
+
+
+def verification_layout(views) -> list:
+    """(view, first row, rows) of an image's verification hashes (image_hasher/evidence.py): the
+    image itself ('plain') first, then each of `views` in INDEX_VIEWS order."""
+    layout, row = [('plain', 0, 1)], 1
+    for view in INDEX_VIEWS:
+        if view in views:
+            layout.append((view, row, VERIFY_HASHES_PER_VIEW[view]))
+            row += VERIFY_HASHES_PER_VIEW[view]
+    return layout
+
+
+def layout_of(rows: int) -> list:
+    """The layout of an image's verification hashes from their number: the image alone, a
+    query's views, or an indexed image's views."""
+    for views in ((), QUERY_VIEWS, INDEX_VIEWS):
+        layout = verification_layout(views)
+        if layout[-1][1] + layout[-1][2] == rows:
+            return layout
+    raise ValueError(f'{rows} verification hashes match no known set of views')

@@ -55,7 +55,7 @@ def unknown_format(data: bytes) -> str:
 def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, reduce_to: int = 0) -> Image.Image:
     """Decode the first frame of an encoded image, refusing empty, broken and oversized files.
 
-    reduce_to > 0 lets a JPEG decode straight to grey at 1/2, 1/4 or 1/8 scale, in the DCT
+    reduce_to > 0 lets a JPEG decode at 1/2, 1/4 or 1/8 scale, in the DCT
     domain (libjpeg's scaled IDCT, via Pillow's draft), keeping at least reduce_to pixels on
     each side; image.info['full_size'] then keeps the stored size. Other formats decode whole.
     """
@@ -73,7 +73,7 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, reduce_to: int
     if width * height > max_pixels:
         raise ImageError(f'{width}x{height} pixels is over the limit of {max_pixels:,} pixels')
     if reduce_to:
-        image.draft('L', (reduce_to, reduce_to))
+        image.draft(None, (reduce_to, reduce_to))  # scale only: colour is evidence too
         image.info['full_size'] = (width, height)
     try:
         with warnings.catch_warnings():
@@ -122,8 +122,9 @@ def on_white(image: Image.Image) -> Image.Image:
     return flat
 
 
-def to_grey(image: Image.Image) -> Image.Image:
-    """Upright 8-bit grey: EXIF orientation applied, transparency flattened on white."""
+def flattened(image: Image.Image) -> Image.Image:
+    """Upright 8-bit RGB or grey: EXIF orientation applied, transparency flattened on white,
+    palettes and other colour modes made RGB, deep greys stretched to 8 bits."""
     try:
         image = ImageOps.exif_transpose(image)
     except Exception:  # a broken EXIF block should not cost the image; hash it as stored
@@ -131,10 +132,15 @@ def to_grey(image: Image.Image) -> Image.Image:
     if image.mode.startswith('I') or image.mode == 'F':
         return _rescaled_to_8_bits(image)
     if has_transparency(image):
-        image = on_white(image)
-    elif image.mode not in ('L', 'RGB'):  # 1, P, CMYK, YCbCr, LAB, HSV ...
-        image = image.convert('RGB')
-    return image.convert('L')
+        return on_white(image)
+    if image.mode not in ('L', 'RGB'):  # 1, P, CMYK, YCbCr, LAB, HSV ...
+        return image.convert('RGB')
+    return image
+
+
+def to_grey(image: Image.Image) -> Image.Image:
+    """Upright 8-bit grey: EXIF orientation applied, transparency flattened on white."""
+    return flattened(image).convert('L')
 
 
 def shrink(grey: Image.Image, side: int) -> Image.Image:

@@ -17,9 +17,10 @@ from executors.image_hasher.decode import (
     image_from_array,
     open_image,
     sha256_digest,
+    flattened,
     shrink,
-    to_grey,
 )
+from executors.image_hasher.evidence import VERIFY_SIDE, image_evidence
 from executors.image_hasher.hashes import bits_to_hex, compute_hashes, fast_side
 from executors.image_hasher.views import view_hashes
 from executors.view_pairs import INDEX_VIEWS, QUERY_VIEWS
@@ -68,30 +69,34 @@ def within_limit(what: str, size: int, max_bytes: int) -> None:
 
 def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths: PathPolicy,
                   max_pixels: int = DEFAULT_MAX_PIXELS, exact: bool = True, views=()) -> None:
-    """Fill doc's hashes, digest, size and embedding in place, or its `error`; and the primary
-    hash of each of `views` (views.py) in doc.views, as {'<hash type>.<view>': hex of its hashes}.
+    """Fill doc's hashes, digest, size and embedding in place, or its `error`; the primary hash
+    of each of `views` (views.py) in doc.views, as {'<hash type>.<view>': hex of its hashes}; and
+    the evidence of the match decision (evidence.py) of the image and the same views.
 
     exact=False is the fast path: a JPEG is decoded at reduced scale, other images are shrunk
     by a box filter before hashing (a bit or two from ImageHash; see the README's Speed).
     """
     reduce_to = 0 if exact else fast_side(hash_size)
+    decode_to = 0 if exact else max(reduce_to, 2 * VERIFY_SIDE)  # the evidence's 64x64 squares want twice that
     try:
         if doc.blob is not None:
             data = blob_bytes(doc.blob)
             within_limit('blob', len(data), paths.max_bytes)
-            image = open_image(data, max_pixels, reduce_to)
+            image = open_image(data, max_pixels, decode_to)
         elif doc.tensor is not None:
             image = image_from_array(doc.tensor)
             data = image.tobytes()
         elif doc.uri:
             data, doc.mtime = paths.read(doc.uri)
-            image = open_image(data, max_pixels, reduce_to)
+            image = open_image(data, max_pixels, decode_to)
         else:
             raise ImageError('no image: the document has no uri, blob or tensor')
-        grey = to_grey(image)
+        upright = flattened(image)
+        grey = upright.convert('L')
         bits = compute_hashes(shrink(grey, reduce_to) if reduce_to else grey, hash_types, hash_size, exact)
         # Views have no ImageHash function to agree with: always hashed the fast way, which is cheap.
         extra = view_hashes(grey, primary, hash_size, views) if views else {}
+        evidence = image_evidence(upright, grey, views)
     except ImageError as error:
         doc.error = str(error)
         return
@@ -105,6 +110,8 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
         setattr(doc, name, bits_to_hex(value))
     doc.views = {f'{primary}.{name}': ''.join(bits_to_hex(row) for row in rows) for name, rows in extra.items()}
     doc.embedding = bits[primary].ravel().astype('uint8')
+    doc.verify_codes, doc.information = evidence.codes, evidence.information
+    doc.colour = list(evidence.colour) if evidence.colour else None
     doc.hash_size = hash_size
     doc.digest = sha256_digest(data)
     doc.width, doc.height = image.info.get('full_size', image.size)

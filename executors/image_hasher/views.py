@@ -43,19 +43,27 @@ ORIENTATIONS = (
 CROP_POSITIONS = tuple((x, y) for y in (0, 0.5, 1) for x in (0, 0.5, 1))
 
 
-def trim_borders(grey: Image.Image, tolerance: int = BORDER_TOLERANCE) -> Image.Image:
-    """Cut away rows and columns at the edges that are all the border colour, like ImageMagick's
-    `-trim` with a fuzz: the border colour is the median of the outermost pixels."""
+def border_box(grey: Image.Image, tolerance: int = BORDER_TOLERANCE) -> tuple:
+    """The box left when rows and columns at the edges that are all the border colour are cut
+    away, like ImageMagick's `-trim` with a fuzz: the border colour is the median of the
+    outermost pixels. The whole image when nothing (or too much) would be cut."""
+    whole = (0, 0, grey.width, grey.height)
     pixels = np.asarray(grey, dtype=np.int16)
     frame = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     differs = np.abs(pixels - np.median(frame)) > tolerance
     rows, columns = np.flatnonzero(differs.any(axis=1)), np.flatnonzero(differs.any(axis=0))
     if rows.size == 0 or columns.size == 0:
-        return grey
+        return whole
     box = (int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1)
     if (box[2] - box[0]) * (box[3] - box[1]) < MIN_KEPT_AREA * grey.width * grey.height:
-        return grey
-    return grey.crop(box)
+        return whole
+    return box
+
+
+def trim_borders(grey: Image.Image, tolerance: int = BORDER_TOLERANCE) -> Image.Image:
+    """The image inside its uniform borders (border_box); the image itself if it has none."""
+    box = border_box(grey, tolerance)
+    return grey if box == (0, 0, grey.width, grey.height) else grey.crop(box)
 
 
 def cropped_at(grey: Image.Image, x: float, y: float, scale: float) -> Image.Image:

@@ -37,7 +37,7 @@ class ShardMerger(Executor):
             return docs_matrix[0]
         return DocList[ImageDoc]([group_document(group) for group in union_groups(tables)])
 
-    @requests(on='/entries')
+    @requests(on=['/entries', '/evidence'])
     def entries(self, docs: DocList[ImageDoc], docs_matrix: List[DocList[ImageDoc]], **kwargs) -> DocList[ImageDoc]:
         return DocList[ImageDoc](merge_entries(docs_matrix or []))
 

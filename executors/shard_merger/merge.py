@@ -7,6 +7,8 @@ the i-th document of every answer is the same query document.
 from typing import Any, Dict, List, Optional
 
 from executors.documents import ImageDoc
+from executors.match import Evidence, Judge, evidence_of_doc
+from executors.parameters import VERIFY_THRESHOLD
 from executors.simple_indexer.grouping import groups_from_pairs, identical_copies, keep_rank, near_pairs
 from executors.simple_indexer.sharding import global_key
 from executors.simple_indexer.store import ROW_COLUMNS
@@ -94,11 +96,13 @@ def entries_table(entries: List[ImageDoc], settings: Dict[str, Any]) -> ViewTabl
                           [tuple(pair) for pair in settings['pairs']])
 
 
-def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None, table: ViewTable = None) -> List[dict]:
+def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None, table: ViewTable = None,
+                  evidence: Optional[Dict[int, Evidence]] = None) -> List[dict]:
     """Duplicate groups among stored images sent as documents (one per image: its row, hash,
     views and `result` {'key', 'shard'}), with `settings` {hash_type, hash_size, pairs, strict,
-    keep, prefer, threshold}. `pairs` (keys_a, keys_b) found elsewhere (the shards' /pairs), or
-    None to search them here within settings['threshold']; `table`: entries_table, if made already."""
+    keep, prefer, threshold, verify, verify_threshold}. `pairs` (keys_a, keys_b) found elsewhere
+    (the shards' /pairs), or None to search them here within settings['threshold']; `table`:
+    entries_table, if made already; `evidence` of the match decision by key, if not on the entries."""
     entries = sorted(entries, key=entry_key)
     keys = [entry_key(doc) for doc in entries]
     table = table or entries_table(entries, settings)
@@ -111,5 +115,12 @@ def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None,
         others = {key for members in copies.values() for key in members[1:]}
         kept = [(a, b) for a, b in zip(*pairs) if a not in others and b not in others]
         keys_a, keys_b = [a for a, _ in kept], [b for _, b in kept]
-    return groups_from_pairs(keys_a, keys_b, copies, rows, table, bool(settings['strict']),
-                             keep_rank(settings['keep'], settings.get('prefer') or []))
+    judge = None
+    if settings.get('verify', True):
+        if evidence is None:
+            evidence = {key: found for key, doc in zip(keys, entries) if (found := evidence_of_doc(doc))}
+        judge = Judge(evidence, [tuple(pair) for pair in settings['pairs']],
+                      int(settings.get('verify_threshold', VERIFY_THRESHOLD)))
+        keys_a, keys_b = judge.verified(keys_a, keys_b)
+    return groups_from_pairs(keys_a, keys_b, copies, rows, table, bool(settings.get('strict', True)),
+                             keep_rank(settings['keep'], settings.get('prefer') or []), judge)

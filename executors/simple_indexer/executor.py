@@ -17,7 +17,8 @@ from executors.simple_indexer.image_index import ImageIndex
 from executors.simple_indexer.sharding import SHARD_SPACE, partition_problem, shard_of
 from executors.simple_indexer.store import ImageRecord, blob_to_hex
 from executors.simple_indexer.view_join import ViewTable
-from executors.view_pairs import HASHES_PER_VIEW, INDEX_VIEWS, view_pairs
+from executors.view_pairs import HASHES_PER_VIEW, INDEX_VIEWS, layout_of, view_pairs
+from executors.match import VERIFY_BYTES, evidence_of_doc
 
 MAX_LIMIT = 10_000
 ENTRIES_PAGE = 5_000  # images per shard in one /entries answer: a few MB
@@ -27,7 +28,21 @@ def record_of(doc: ImageDoc) -> ImageRecord:
     hashes = {name: getattr(doc, name) for name in ('ahash', 'phash', 'dhash', 'whash') if getattr(doc, name)}
     return ImageRecord(uri=doc.uri, digest=doc.digest, hash_size=doc.hash_size, hashes=hashes,
                        width=doc.width, height=doc.height, byte_size=doc.byte_size, mtime=doc.mtime,
-                       views=dict(doc.views))
+                       views=dict(doc.views), evidence=evidence_of_doc(doc))
+
+
+def evidence_problem(doc: ImageDoc) -> Optional[str]:
+    """Why doc's evidence cannot be used, if it cannot: whole 256-bit hashes in a known layout."""
+    if doc.verify_codes is None:
+        return None
+    codes = doc.verify_codes = blob_bytes(doc.verify_codes)  # JSON clients send base64 text
+    if len(codes) % VERIFY_BYTES or doc.information is None or (doc.colour is not None and len(doc.colour) != 2):
+        return f'verify_codes must be whole {VERIFY_BYTES}-byte hashes, sent with information (and colour as [rg, yb])'
+    try:
+        layout_of(len(codes) // VERIFY_BYTES)
+    except ValueError as error:
+        return f'verify_codes: {error}'
+    return None
 
 
 def view_problem(doc: ImageDoc) -> Optional[str]:
@@ -51,14 +66,14 @@ def _usable(doc: ImageDoc) -> bool:
     if not doc.digest or not doc.hash_size:
         doc.error = 'the document was not hashed: send it through the ImageHasher first'
         return False
-    doc.error = view_problem(doc)
+    doc.error = view_problem(doc) or evidence_problem(doc)
     return doc.error is None
 
 
 def _match(row: dict) -> Match:
     """A stored image's row (ImageStore.rows plus 'distance') as a match."""
     return Match(id=row['id'], uri=row['uri'], distance=row['distance'], digest=row['digest'], width=row['width'],
-                 height=row['height'], byte_size=row['byte_size'], mtime=row['mtime'])
+                 height=row['height'], byte_size=row['byte_size'], mtime=row['mtime'], evidence=row.get('evidence') or {})
 
 
 def _answer(**values) -> DocList[ImageDoc]:
@@ -79,7 +94,19 @@ def table_documents(index: ImageIndex, hash_type: str, hash_size: int, shard_id:
     holds the shard and the request's settings, then its entry_documents."""
     head = ImageDoc(result={'table_of_shard': shard_id, 'hash_type': hash_type, 'hash_size': hash_size,
                             'pairs': [list(pair) for pair in pairs], **settings})
-    return DocList[ImageDoc]([head] + entry_documents(index, hash_type, hash_size, shard_id, pairs))
+    entries = entry_documents(index, hash_type, hash_size, shard_id, pairs)
+    add_evidence(index, entries)
+    return DocList[ImageDoc]([head] + entries)
+
+
+def add_evidence(index: ImageIndex, entries: List[ImageDoc]) -> None:
+    """Each stored image's evidence of the match decision on its entry document (result['key'])."""
+    stored = index.store.evidence([doc.result['key'] for doc in entries])
+    for doc in entries:
+        evidence = stored.get(doc.result['key'])
+        if evidence is not None:
+            doc.verify_codes, doc.information = evidence.codes, evidence.information
+            doc.colour = list(evidence.colour) if evidence.colour else None
 
 
 def entry_documents(index: ImageIndex, hash_type: str, hash_size: int, shard_id: int, pairs, after: int = -1,
@@ -143,8 +170,8 @@ class SimpleIndexer(Executor):
         usable = [doc for doc in docs if _usable(doc) and shard_of(record_of(doc).id, self.shards) == self.shard_id]
         for doc, is_new in zip(usable, self.index.add([record_of(doc) for doc in usable])):
             doc.status = 'indexed' if is_new else 'updated'
-        for doc in docs:  # stored: half of each document's bytes need not travel back to the client
-            doc.views = {}
+        for doc in docs:  # stored: most of each document's bytes need not travel back to the client
+            doc.views, doc.verify_codes = {}, None
         return docs
 
     @requests(on='/search')
@@ -153,6 +180,7 @@ class SimpleIndexer(Executor):
         hash_type = params.hash_type(parameters, self.hash_type)
         limit = params.whole_number(parameters, 'limit', self.limit, 1, MAX_LIMIT)
         views, rotations = params.flag(parameters, 'views', True), params.flag(parameters, 'rotations', False)
+        verify, verify_threshold = params.verification(parameters)
         if 'threshold' in parameters:  # refuse a wrong one even when no document is usable
             nbits = max((doc.hash_size ** 2 for doc in docs if doc.hash_size), default=32 * 32)
             params.whole_number(parameters, 'threshold', 0, 0, nbits)
@@ -168,7 +196,7 @@ class SimpleIndexer(Executor):
             views_of_query = {name.split('.', 1)[1]: text for name, text in doc.views.items()
                               if name.startswith(f'{hash_type}.')}
             found = self.index.search(hash_type, dict(views_of_query, plain=query), doc.hash_size, threshold, limit,
-                                      view_pairs(views, rotations))
+                                      view_pairs(views, rotations), evidence_of_doc(doc), verify, verify_threshold)
             doc.matches = [_match(row) for row in found]
         return docs
 
@@ -184,7 +212,8 @@ class SimpleIndexer(Executor):
         """
         parameters = parameters or {}
         hash_type, hash_size, threshold, pairs = self._pair_settings(parameters)
-        strict = params.flag(parameters, 'strict', False)
+        strict = params.flag(parameters, 'strict', True)
+        verify, verify_threshold = params.verification(parameters)
         prefer = parameters.get('prefer') or []
         if not isinstance(prefer, list) or not all(isinstance(folder, str) for folder in prefer):
             raise ValueError('prefer must be a list of folder paths')
@@ -192,9 +221,10 @@ class SimpleIndexer(Executor):
         if self.shards > 1:
             keep_rank(keep, prefer)  # a wrong policy fails here, before any table is sent
             return table_documents(self.index, hash_type, hash_size, self.shard_id, pairs, threshold=threshold,
-                                   strict=strict, keep=keep, prefer=prefer)
+                                   strict=strict, keep=keep, prefer=prefer, verify=verify,
+                                   verify_threshold=verify_threshold)
         groups = self.index.duplicates(hash_type, hash_size, threshold, strict=strict, keep=keep, prefer=prefer,
-                                       pairs=pairs)
+                                       pairs=pairs, verify=verify, verify_threshold=verify_threshold)
         return DocList[ImageDoc]([group_document(group) for group in groups])
 
     @requests(on='/entries')
@@ -210,6 +240,19 @@ class SimpleIndexer(Executor):
         page = params.whole_number(parameters, 'page', ENTRIES_PAGE, 1, 100_000)
         mine = int(after[self.shard_id]) if self.shard_id < len(after) else -1
         return DocList[ImageDoc](entry_documents(self.index, hash_type, hash_size, self.shard_id, pairs, mine, page))
+
+    @requests(on='/evidence')
+    def evidence(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        """The evidence of the match decision of stored images, for a client that verifies the
+        pairs found across shards: `keys` as /entries and /pairs name them (key * SHARD_SPACE +
+        shard); this shard answers for its own, one document each with `result` {'key', 'shard'}."""
+        keys = (parameters or {}).get('keys') or []
+        if not isinstance(keys, list) or not all(isinstance(key, (int, float)) for key in keys):
+            raise ValueError('keys must be a list of keys as /entries names them')
+        mine = [int(key) // SHARD_SPACE for key in keys if int(key) % SHARD_SPACE == self.shard_id]
+        entries = [ImageDoc(result={'key': key, 'shard': self.shard_id}) for key in mine]
+        add_evidence(self.index, entries)
+        return DocList[ImageDoc](entries)
 
     @requests(on='/pairs')
     def pairs(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:

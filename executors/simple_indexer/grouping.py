@@ -1,16 +1,19 @@
 """Duplicate groups from near pairs, and which file of a group to keep.
 
-Two ways to group:
+Groups are made of the pairs the match decision confirmed (executors/match.py), so a chain of
+candidates that only stage 1 saw never joins two strangers. Two ways to group:
+- strict (the default): greedy by keep preference. The best remaining image keeps, and its
+  neighbours that are not yet grouped join it; so every member is a confirmed match of its
+  group's kept file, and a chain splits (A keeps with B; C may keep a group of its own).
 - connected: the connected components of the "within threshold" graph. A chain A~B~C ends up
-  in one group even when A and C are far apart; nothing near anything else is left out.
-- strict: greedy by keep preference. The best remaining image keeps, and its neighbours that
-  are not yet grouped join it; so every member is within the threshold of its group's kept
-  file, and a chain splits (A keeps with B; C may keep a group of its own).
+  in one group even when A and C are far apart; nothing near anything else is left out. A member
+  not confirmed against the kept file says so in its evidence ('verified': false).
 Both run in O(pairs * alpha(n)) / O(pairs + n log n) time.
 """
 import os
-from typing import Callable, Dict, Iterable, List, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from executors.match import Judge
 from executors.simple_indexer.view_join import ViewTable
 
 KEEP_POLICIES = ('best', 'oldest', 'first')
@@ -100,8 +103,9 @@ def identical_copies(keys: Sequence[int], digests: Sequence[str]) -> Dict[int, L
 
 
 def near_pairs(table: ViewTable, copies: Dict[int, List[int]], threshold: int) -> Tuple[List[int], List[int], set]:
-    """Pairs of keys within `threshold` bits, one representative per set of identical copies
-    entering the all-pairs search (copies have identical hashes); and every key a group may hold."""
+    """Stage 1's candidates: pairs of keys within `threshold` bits, one representative per set of
+    identical copies entering the all-pairs search (copies have identical hashes); and every key
+    a group may hold."""
     others = [key for members in copies.values() for key in members[1:]]
     keys_a, keys_b, _ = table.pairs_within(threshold, leave_out=others)
     keys_a, keys_b = keys_a.tolist(), keys_b.tolist()
@@ -109,9 +113,12 @@ def near_pairs(table: ViewTable, copies: Dict[int, List[int]], threshold: int) -
 
 
 def groups_from_pairs(keys_a: List[int], keys_b: List[int], copies: Dict[int, List[int]], rows: Dict[int, dict],
-                      table: ViewTable, strict: bool, rank_row: Callable[[dict], tuple]) -> List[dict]:
-    """Groups {'kind': 'exact'|'near', 'keep': row, 'duplicates': [row + 'distance' to the kept file]},
-    exact groups first, then by the kept file's uri and id. rows: key -> row for every involved key."""
+                      table: ViewTable, strict: bool, rank_row: Callable[[dict], tuple],
+                      judge: Optional[Judge] = None) -> List[dict]:
+    """Groups {'kind': 'exact'|'near', 'keep': row, 'duplicates': [row + 'distance' to the kept file
+    + its 'evidence']}, exact groups first, then by the kept file's uri and id. rows: key -> row for
+    every involved key. The pairs are those the match decision confirmed (match.py; `judge`, which
+    also gives each member's evidence against the kept file), or stage 1's alone when judge is None."""
     def members_of(representative: int) -> List[int]:
         return copies.get(representative, [representative])
 
@@ -121,14 +128,21 @@ def groups_from_pairs(keys_a: List[int], keys_b: List[int], copies: Dict[int, Li
     groups = strict_groups(keys_a, keys_b, rank) if strict else connected_groups(keys_a, keys_b)
     grouped = {key for group in groups for key in group}
     groups += [[representative] for representative in copies if representative not in grouped]
-    return sorted((_describe_group([k for rep in group for k in members_of(rep)], rows, rank_row, table)
+    return sorted((_describe_group([k for rep in group for k in members_of(rep)], rows, rank_row, table, judge)
                    for group in groups),
                   key=lambda g: (g['kind'] != 'exact', g['keep']['uri'] or '', g['keep']['id']))
 
 
-def _describe_group(members, rows, rank_row, table: ViewTable) -> dict:
+def _describe_group(members, rows, rank_row, table: ViewTable, judge: Optional[Judge]) -> dict:
     members = sorted(members, key=lambda key: rank_row(rows[key]))
-    distances = table.distances(members[0], members[1:])
+    keep = members[0]
+    distances = table.distances(keep, members[1:])
     digests = {rows[key]['digest'] for key in members}
-    return {'kind': 'exact' if len(digests) == 1 else 'near', 'keep': rows[members[0]],
-            'duplicates': [dict(rows[key], distance=d) for key, d in zip(members[1:], distances)]}
+
+    def evidence(key: int, distance: int) -> dict:
+        if rows[key]['digest'] == rows[keep]['digest']:
+            return {'bits': 0, 'exact': True, 'verified': True}
+        return judge(keep, key).evidence(bits=distance) if judge else {'bits': distance}
+
+    return {'kind': 'exact' if len(digests) == 1 else 'near', 'keep': rows[keep],
+            'duplicates': [dict(rows[key], distance=d, evidence=evidence(key, d)) for key, d in zip(members[1:], distances)]}

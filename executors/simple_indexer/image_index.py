@@ -7,10 +7,12 @@ the view, under its image's key.
 """
 import threading
 from itertools import islice
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from executors.match import NO_EVIDENCE, Evidence, Judge, verify as verify_pair
+from executors.parameters import VERIFY_THRESHOLD
 from executors.simple_indexer.grouping import groups_from_pairs, keep_rank, near_pairs
 from executors.simple_indexer.hamming import HammingIndex, pad
 from executors.simple_indexer.store import ImageRecord, ImageStore, hex_to_blob, views_blob
@@ -18,6 +20,7 @@ from executors.simple_indexer.view_join import ViewTable
 from executors.view_pairs import HASHES_PER_VIEW, view_pairs, views_needed
 
 PLAIN_ONLY = view_pairs(views=False)
+CANDIDATES_BEYOND_LIMIT = 100  # a search asks stage 1 for this many more than it returns: some fail stage 2
 
 
 class ImageIndex:
@@ -81,28 +84,43 @@ class ImageIndex:
         return [is_new for _, is_new in results]
 
     def search(self, hash_type: str, query: Union[str, Dict[str, str]], hash_size: int, threshold: int, limit: int,
-               pairs=PLAIN_ONLY) -> List[dict]:
-        """The stored images within `threshold` bits, by distance then id: rows as ImageStore.rows
-        with their 'distance', the smallest over `pairs` (view_pairs.py). query: the hex of the
-        query's hash, or view -> hex of the query's hash of that view ('plain': the image)."""
+               pairs=PLAIN_ONLY, evidence: Optional[Evidence] = None, verify: bool = True,
+               verify_threshold: int = VERIFY_THRESHOLD) -> List[dict]:
+        """The stored images within `threshold` bits that the match decision confirms (match.py,
+        from the query's `evidence`; all of stage 1's with verify=False), by distance then id: rows
+        as ImageStore.rows with their 'distance', the smallest over `pairs` (view_pairs.py), and
+        their 'evidence'. query: the hex of the query's hash, or view -> hex of the query's hash of
+        that view ('plain': the image)."""
         query = {'plain': query} if isinstance(query, str) else query
         nearest: Dict[int, int] = {}
+        candidates = limit + CANDIDATES_BEYOND_LIMIT if verify else limit  # some will not be confirmed
         with self._lock:
             for query_view, stored_view in pairs:
                 if query_view not in query:  # hashed without views, or read from another index
                     continue
                 index = self._loaded_view(hash_type, hash_size, stored_view)
                 keys, distances = index.within(pad(hex_to_blob(query[query_view]), index.words), threshold,
-                                               limit * HASHES_PER_VIEW[stored_view])
+                                               candidates * HASHES_PER_VIEW[stored_view])
                 for key, distance in zip(keys.tolist(), distances.tolist()):
                     nearest[key] = min(distance, nearest.get(key, distance))
+            stored = self.store.evidence(nearest) if verify else {}
             rows = self.store.rows(list(nearest))
-        hits = [dict(rows[key], distance=int(distance)) for key, distance in nearest.items()]
+        hits = []
+        for key, distance in nearest.items():
+            if not verify:
+                hits.append(dict(rows[key], distance=int(distance), evidence={'bits': int(distance)}))
+                continue
+            verdict = NO_EVIDENCE if evidence is None or key not in stored else \
+                verify_pair(evidence, stored[key], pairs, both_ways=False, threshold=verify_threshold)
+            if verdict.same:
+                hits.append(dict(rows[key], distance=int(distance), evidence=verdict.evidence(bits=int(distance))))
         return sorted(hits, key=lambda hit: (hit['distance'], hit['id']))[:limit]
 
-    def duplicates(self, hash_type: str, hash_size: int, threshold: int, strict: bool = False,
-                   keep: str = 'best', prefer: Sequence[str] = (), pairs=PLAIN_ONLY) -> List[dict]:
-        """Groups of stored images within `threshold` bits of each other (see grouping.py), the
+    def duplicates(self, hash_type: str, hash_size: int, threshold: int, strict: bool = True,
+                   keep: str = 'best', prefer: Sequence[str] = (), pairs=PLAIN_ONLY, verify: bool = True,
+                   verify_threshold: int = VERIFY_THRESHOLD) -> List[dict]:
+        """Groups of stored images within `threshold` bits of each other that the match decision
+        confirms (match.py; every pair of stage 1's with verify=False; see grouping.py), the
         distance of two images the smallest over `pairs` (view_pairs.py; view_join.py).
 
         Each group: {'kind': 'exact' (identical bytes) or 'near', 'keep': row, 'duplicates': [row
@@ -116,7 +134,10 @@ class ImageIndex:
         keys_a, keys_b, involved = near_pairs(table, copies, threshold)  # the long part, outside the lock
         with self._lock:
             rows = self.store.rows(involved)
-        return groups_from_pairs(keys_a, keys_b, copies, rows, table, strict, rank_row)
+            judge = Judge(self.store.evidence(involved), pairs, verify_threshold) if verify else None
+        if judge:
+            keys_a, keys_b = judge.verified(keys_a, keys_b)
+        return groups_from_pairs(keys_a, keys_b, copies, rows, table, strict, rank_row, judge)
 
     def _view_table(self, hash_type: str, hash_size: int, pairs) -> ViewTable:
         """A copy of the in-memory hashes that `pairs` compare, as one table."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from executors.documents import HASH_TYPES
+from executors.match import Evidence
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS images (
@@ -42,6 +43,13 @@ CREATE TABLE IF NOT EXISTS views (  -- hashes of views of an image (image_hasher
     PRIMARY KEY (hash_type, hash_size, view, key)
 );
 CREATE INDEX IF NOT EXISTS views_by_key ON views (key);
+CREATE TABLE IF NOT EXISTS evidence (  -- what the match decision reads (executors/match.py)
+    key INTEGER PRIMARY KEY,      -- the image's key in `images`
+    codes BLOB NOT NULL,          -- packed 256-bit pHashes of the image and its views
+    information REAL NOT NULL,
+    colour_rg REAL,               -- mean chroma of the centre; NULL for a grey image
+    colour_yb REAL
+);
 """
 
 
@@ -59,6 +67,7 @@ class ImageRecord:
     byte_size: Optional[int] = None
     mtime: Optional[float] = None
     views: dict = field(default_factory=dict)  # '<hash type>.<view>' -> the hex texts of its hashes
+    evidence: Optional[Evidence] = None  # stage 2 of the match decision; None from older clients
 
     @property
     def id(self) -> str:
@@ -130,6 +139,11 @@ class ImageStore:
                     self._db.executemany('INSERT INTO views VALUES (?, ?, ?, ?, ?)', [
                         (key, *name.split('.', 1), record.hash_size, views_blob(text, record.hash_size ** 2))
                         for name, text in record.views.items()])
+                    self._db.execute('DELETE FROM evidence WHERE key = ?', (key,))
+                    if record.evidence is not None:
+                        colour = record.evidence.colour or (None, None)
+                        self._db.execute('INSERT INTO evidence VALUES (?, ?, ?, ?, ?)',
+                                         (key, record.evidence.codes, record.evidence.information, *colour))
                 self._db.execute('COMMIT')
             except BaseException:
                 if self._db.in_transaction:  # SQLite has rolled back by itself after some errors (disk full)
@@ -173,6 +187,18 @@ class ImageStore:
                 found.update((row[0], dict(zip(ROW_COLUMNS, row))) for row in cursor)
         return found
 
+    def evidence(self, keys: Iterable[int]) -> Dict[int, Evidence]:
+        """key -> the stored evidence of the match decision, for those of `keys` that have it."""
+        keys = list(keys)
+        found = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                cursor = self._db.execute(f'SELECT key, codes, information, colour_rg, colour_yb FROM evidence '
+                                          f'WHERE key IN ({",".join("?" * len(chunk))})', chunk)
+                found.update((key, evidence_of(codes, information, rg, yb)) for key, codes, information, rg, yb in cursor)
+        return found
+
     def digest_groups(self) -> List[List[int]]:
         """Keys of the images whose encoded bytes are identical, one list per shared digest."""
         with self._lock:
@@ -189,6 +215,7 @@ class ImageStore:
                         for row in self._db.execute(f'SELECT key FROM images WHERE {column} = ?', (value,))]
                 self._db.executemany('DELETE FROM images WHERE key = ?', [(key,) for key in keys])
                 self._db.executemany('DELETE FROM views WHERE key = ?', [(key,) for key in keys])
+                self._db.executemany('DELETE FROM evidence WHERE key = ?', [(key,) for key in keys])
                 self._db.execute('COMMIT')
             except BaseException:
                 if self._db.in_transaction:  # SQLite has rolled back by itself after some errors (disk full)
@@ -201,6 +228,7 @@ class ImageStore:
             self._db.execute('BEGIN IMMEDIATE')
             removed = self._db.execute('DELETE FROM images').rowcount
             self._db.execute('DELETE FROM views')
+            self._db.execute('DELETE FROM evidence')
             self._db.execute('COMMIT')
             return removed
 
@@ -219,21 +247,32 @@ class ImageStore:
         return counts
 
 
+def evidence_of(codes: bytes, information: float, rg: Optional[float], yb: Optional[float]) -> Evidence:
+    return Evidence(bytes(codes), information, None if rg is None else (rg, yb))
+
+
 def stored_hashes(database_path: str, hash_type: str, views: Iterable[str] = ()) -> Iterator[dict]:
     """Rows of another index's database, opened read-only: {uri, digest, width, height, byte_size,
-    mtime, hash_size, <hash_type>: hex, views: {'<hash_type>.<view>': hex}} for every image that
-    has that hash type, with those of `views` it has (one hash each, as queries need)."""
+    mtime, hash_size, <hash_type>: hex, views: {'<hash_type>.<view>': hex}, and its evidence:
+    verify_codes, information, colour} for every image that has that hash type, with those of
+    `views` it has (one hash each, as queries need)."""
     if hash_type not in HASH_TYPES:
         raise ValueError(f'unknown hash type {hash_type!r}')
     db = sqlite3.connect(f'file:{os.path.abspath(database_path)}?mode=ro', uri=True)
     try:
         has_views = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'views'").fetchone()  # older workspaces
+        has_evidence = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'evidence'").fetchone()
         columns = ('key', 'uri', 'digest', 'width', 'height', 'byte_size', 'mtime', 'hash_size')
         for row in db.execute(f'SELECT {", ".join(columns)}, {hash_type} FROM images WHERE {hash_type} IS NOT NULL'):
             found = dict(zip(columns, row[:-1]))
             key, nbits = found.pop('key'), found['hash_size'] ** 2
             found[hash_type] = blob_to_hex(row[-1], nbits)
             found['views'] = {}
+            evidence = has_evidence and db.execute('SELECT codes, information, colour_rg, colour_yb FROM evidence '
+                                                   'WHERE key = ?', (key,)).fetchone()
+            if evidence:
+                found.update(verify_codes=evidence[0], information=evidence[1],
+                             colour=None if evidence[2] is None else [evidence[2], evidence[3]])
             if has_views and views:
                 found['views'] = {f'{hash_type}.{view}': blob_to_hex(codes, nbits) for view, codes in db.execute(
                     f'SELECT view, codes FROM views WHERE key = ? AND hash_type = ? AND view IN '

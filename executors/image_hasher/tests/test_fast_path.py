@@ -30,7 +30,7 @@ def test_a_jpeg_is_decoded_at_reduced_scale_but_reports_its_stored_size():
     data = read(INDEX_IMAGES[0])
     full = open_image(data)
     reduced = open_image(data, reduce_to=64)
-    assert reduced.mode == 'L'  # decoded straight to grey
+    assert reduced.mode == full.mode  # scaled, its colour kept: colour is evidence of the match decision
     assert 64 <= min(reduced.size) and reduced.width * reduced.height * 4 <= full.width * full.height
     assert reduced.info['full_size'] == full.size
 

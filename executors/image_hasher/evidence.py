@@ -1,0 +1,86 @@
+"""The evidence stored with every image for the match decision (executors/match.py decides).
+
+The 64-bit hashes and their views only propose candidates: on real collections of objects on
+plain backgrounds two different photos are often 6 to 13 bits apart. Each image therefore also
+carries, computed once when it is hashed:
+
+- verification hashes: 256-bit pHashes (hash size 16) of the image and of the same views the
+  candidates were found with (views.py), every one made the same way (one shrink, one box filter
+  to 64x64, one DCT), so that a view of one image and the plain image of its copy compare like
+  for like. 256 bits keep frequencies that 64 bits drop: a copy stays near, two different
+  garments on the same sheet do not.
+- information: the mean grey-level step between neighbouring pixels of the 64x64 square. A flat
+  or nearly empty image (a blank sheet, one colour) has a hash made of noise that lands near
+  other such images; the decision does not trust it (PDQ's quality score plays this part).
+- colour: the mean chroma of the image's trimmed centre in two opponent channels (red-green,
+  yellow-blue), or None for a grey image. Two photos with the same shapes in other colours (a
+  blue and a red t-shirt of one cut) are told apart by it; a grey copy of a colour photo has no
+  colour, so the check is skipped for it.
+"""
+from typing import List, Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+from executors.image_hasher.decode import shrink
+from executors.image_hasher.hashes import perceptual_hashes
+from executors.image_hasher.views import ORIENTATIONS, border_box, centre, cropped_at, trim_borders, turned_centre
+from executors.match import Evidence
+
+VERIFY_HASH_SIZE = 16  # 256-bit pHash
+VERIFY_SIDE = 4 * VERIFY_HASH_SIZE  # pHash's DCT input: 64x64
+VERIFY_TURNS = (-4, -2, 2, 4)  # degrees
+VERIFY_CROPS = ((0.95, 3), (0.9, 5))  # (share of each side, positions per side)
+COLOUR_SIDE = 32  # colour is averaged over a few hundred pixels: a small copy is plenty
+
+
+def verification_images(small: Image.Image, views: Sequence[str]) -> List[Image.Image]:
+    """The image and each of `views` (views.py says what each is), on the finer grid of
+    view_pairs.VERIFY_HASHES_PER_VIEW, in verification_layout order."""
+    images = [small]
+    if 'trim' in views:
+        images.append(trim_borders(small))
+    if 'centre' in views:
+        images.append(centre(small))
+    if 'turns' in views:
+        images += [turned_centre(small, degrees) for degrees in VERIFY_TURNS]
+    if 'crops' in views:
+        images += [cropped_at(small, x, y, scale) for scale, steps in VERIFY_CROPS
+                   for y in np.linspace(0, 1, steps) for x in np.linspace(0, 1, steps)]
+    if 'orientations' in views:
+        square = small.resize((VERIFY_SIDE, VERIFY_SIDE), Image.Resampling.BOX)
+        images += [square.transpose(method) for method in ORIENTATIONS]
+    return images
+
+
+def verification_hashes(grey: Image.Image, views: Sequence[str]) -> np.ndarray:
+    """(hashes, 32) packed 256-bit pHashes of verification_images, every square box-filtered from
+    one shrunk copy of the image so that views of one image and another image compare like for like."""
+    images = verification_images(shrink(grey, VERIFY_SIDE), views)
+    squares = np.array([np.asarray(image.resize((VERIFY_SIDE, VERIFY_SIDE), Image.Resampling.BOX)) for image in images])
+    return np.packbits(perceptual_hashes(squares, VERIFY_HASH_SIZE).reshape(len(images), -1), axis=1)
+
+
+def information(grey: Image.Image) -> float:
+    """Mean absolute difference between neighbouring pixels of the 64x64 square, in grey levels."""
+    pixels = np.asarray(shrink(grey, VERIFY_SIDE).resize((VERIFY_SIDE, VERIFY_SIDE), Image.Resampling.BOX),
+                        dtype=np.float32)
+    return float((np.abs(np.diff(pixels, axis=0)).mean() + np.abs(np.diff(pixels, axis=1)).mean()) / 2)
+
+
+def colour_signature(image: Image.Image) -> Optional[tuple]:
+    """Mean (R-G, (R+G)/2-B) over the centre of the image inside its borders, or None for a grey
+    image. `image`: upright and flattened (decode.flattened), in any mode."""
+    if image.mode != 'RGB':
+        return None
+    rgb = image.reduce(max(1, min(image.size) // (2 * COLOUR_SIDE)))
+    content = centre(rgb.crop(border_box(rgb.convert('L'))))
+    pixels = np.asarray(content, dtype=np.float32)
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    return round(float((red - green).mean()), 1), round(float(((red + green) / 2 - blue).mean()), 1)
+
+
+def image_evidence(image: Image.Image, grey: Image.Image, views: Sequence[str]) -> Evidence:
+    """All of one image's evidence: `image` upright and flattened (colour or not), `grey` its grey."""
+    return Evidence(verification_hashes(grey, views).tobytes(), round(information(grey), 2),
+                    colour_signature(image))
