@@ -8,7 +8,7 @@
     python app.py undo  MANIFEST
     python app.py serve          [--workspace DIR] [--host 127.0.0.1] [--port-grpc N] [--port-http N]
     python app.py status         [--workspace DIR] [--host HOST:PORT]
-    python app.py evaluate       [--images DIR] [--output DIR] [--single-only]
+    python app.py evaluate       [--images DIR] [--output DIR] [--single-only] [--negatives DIR [--labels CSV]]
 
 Without --host a command starts the Flow of flow.yml here, on the workspace; with --host it
 talks to a Flow started by `serve`. Exit codes: 0 all done, 1 nothing could be done,
@@ -334,6 +334,12 @@ def parser() -> argparse.ArgumentParser:
                                '(default: ./evaluation-output)')
     evaluate.add_argument('--single-only', action='store_true',
                           help='measure the single hashes only, not the extra views (trim, rotations, crops)')
+    evaluate.add_argument('--negatives', metavar='DIR',
+                          help="also measure the match decision's false pairs per pair over every pair of DIR's "
+                               'photos, taken as all different except the pairs --labels names')
+    evaluate.add_argument('--labels', metavar='CSV',
+                          help='with --negatives: pairs that are the same picture (columns a, b, label; a label '
+                               'copy or burst leaves the pair out), as ../shared/datasets/clothing-small/labels.csv')
     return top
 
 

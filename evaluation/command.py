@@ -3,7 +3,9 @@ import os
 import sys
 import time
 
+from client.jobs import Progress
 from evaluation.benchmark import HASH_VARIANTS, build
+from evaluation.decision import decision_recall, image_files, precision, precision_text, recall_text
 from evaluation.methods import Hashes, Method
 from evaluation.report import write_all
 from evaluation.scoring import TARGET_PRECISION, measure
@@ -81,8 +83,37 @@ def evaluate(images: str, output: str, with_views: bool = True, log=sys.stderr) 
 
 
 def command_evaluate(args) -> int:
-    if not os.path.isdir(args.images):
-        print(f'error: {args.images}: no such folder', file=sys.stderr)
-        return 1
+    for folder in [args.images] + ([args.negatives] if args.negatives else []):
+        if not os.path.isdir(folder):
+            print(f'error: {folder}: no such folder', file=sys.stderr)
+            return 2
+    if args.labels and not (args.negatives and os.path.isfile(args.labels)):
+        print(f'error: --labels {args.labels}: ' + ('no such file' if args.negatives else 'goes with --negatives DIR'),
+              file=sys.stderr)
+        return 2
     evaluate(args.images, args.output, with_views=not args.single_only)
+    evaluate_decision(args.images, args.output, args.negatives, args.labels)
     return 0
+
+
+def evaluate_decision(images: str, output: str, negatives: str = None, labels: str = None, log=sys.stderr) -> dict:
+    """The match decision's recall per transform on `images`, and its precision on `negatives`:
+    printed, and written to OUTPUT/decision.md (and OUTPUT/closest-different/*.png)."""
+    start = time.monotonic()
+    recall = [decision_recall(images, rotations) for rotations in (False, True)]
+    text = recall_text(recall)
+    found = None
+    if negatives:
+        progress = Progress('hashing', len(image_files(negatives)))
+        found = precision(negatives, labels, progress=lambda done: progress.advance(1))
+        text += '\n' + precision_text(found, negatives)
+        for number, (first, second, evidence) in enumerate(found.closest[:6], 1):
+            from reports.sheets import draw_sheet  # matplotlib: for pictures only
+            draw_sheet((first, 'different'), [(second, f'{evidence.get("bits256")} of 256 bits')],
+                       f'closest different pair {number}', os.path.join(output, 'closest-different', f'{number}.png'))
+    os.makedirs(output, exist_ok=True)
+    with open(os.path.join(output, 'decision.md'), 'w') as file:
+        file.write('```\n' + text + '```\n')
+    sys.stdout.write(text)
+    print(f'wrote {os.path.join(output, "decision.md")} in {time.monotonic() - start:.1f} s', file=log)
+    return {'recall': recall, 'precision': found}
