@@ -198,6 +198,8 @@ class SimpleIndexer(Executor):
             found = self.index.search(hash_type, dict(views_of_query, plain=query), doc.hash_size, threshold, limit,
                                       view_pairs(views, rotations), evidence_of_doc(doc), verify, verify_threshold)
             doc.matches = [_match(row) for row in found]
+        for doc in docs:  # used: the client has no need of them (and JSON has no raw bytes)
+            doc.verify_codes = None
         return docs
 
     @requests(on='/duplicates')
