@@ -24,7 +24,7 @@ import sys
 
 from client.connection import DEFAULT_PORTS, DEFAULT_WORKSPACE, check_shards, connect, flow_config, load_flow
 from client.files import find_images
-from client.dedup import duplicate_groups, leak_groups
+from client.dedup import duplicate_groups, leak_groups, without_missing_files
 from client.jobs import Progress, index_files, search_files
 from client.moving import move_files, undo
 from client.sync import forget, missing_files, prune, split_unchanged, stored_uris
@@ -143,6 +143,7 @@ def command_dedup(args) -> int:
         else:
             parameters['views'] = views_for_all_pairs(args.views, images)
             groups = duplicate_groups(connection, parameters, shards, images)
+        groups = without_missing_files(groups)  # never offer to remove a file that is gone
         summary = dedup_summary(groups, images, args.against)
         written = write_reports(groups, args, summary)
         remove = files_to_remove(groups)
