@@ -25,9 +25,9 @@ import sys
 from client.connection import DEFAULT_PORTS, DEFAULT_WORKSPACE, check_shards, connect, flow_config, load_flow
 from client.files import find_images
 from client.dedup import duplicate_groups, leak_groups, without_missing_files
-from client.jobs import Progress, index_files, search_files
+from client.jobs import IndexTally, Progress, index_files, search_files
 from client.moving import move_files, undo
-from client.sync import forget, missing_files, prune, split_unchanged, stored_uris
+from client.sync import asked_of, forget, missing_files, prune, read_from, split_unchanged, stored_uris
 from client.output import FORMATTERS
 from client.workspace import WorkspaceError, check_workspace
 from evaluation.command import DEFAULT_IMAGES as EVAL_IMAGES, DEFAULT_OUTPUT as EVAL_OUTPUT, command_evaluate
@@ -73,14 +73,18 @@ def write_error_list(file, errors) -> None:
 def command_index(args) -> int:
     files, problems = images_or_exit(args.paths, args.errors)
     parameters = {'hash_type': args.hash, 'views': args.views}
-    with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
-        unchanged = 0
-        if not args.rehash:  # a file stored from its present size and time is not read again
-            files, unchanged = split_unchanged(connection, files, parameters)
-        tally = index_files(connection, files, parameters, args.batch_size)
-        tally.unchanged = unchanged
-        if args.prune:
-            tally.pruned = prune(connection, connection.call('/status').get('shards', 1), args.paths)
+    tally, unchanged = IndexTally(), 0
+    if not args.rehash and not args.host:  # a file stored from its present size and time is not read again
+        files, unchanged = split_unchanged(files, parameters, read_from(args.workspace))
+    if files or args.prune or args.host:  # nothing changed: no Flow to start
+        with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
+            if not args.rehash and args.host:
+                files, unchanged = split_unchanged(files, parameters, asked_of(connection))
+            if files:
+                tally = index_files(connection, files, parameters, args.batch_size)
+            if args.prune:
+                tally.pruned = prune(connection, connection.call('/status').get('shards', 1), args.paths)
+    tally.unchanged = unchanged
     report_errors(tally.errors)
     write_error_list(args.errors, problems + tally.errors)
     unusable = f'; {len(problems)} more path{"s" * (len(problems) != 1)} could not be used (listed above)' if problems else ''

@@ -57,9 +57,10 @@ class IndexTally:
     def summary(self) -> str:
         done = self.indexed + self.updated
         pruned = f', {self.pruned} pruned' if self.pruned is not None else ''
+        rate = (f' ({done} image{"" if done == 1 else "s"} hashed in {self.seconds:.1f} s, '
+                f'{done / max(self.seconds, 1e-9):.1f} images/s)') if done else ''
         return (f'indexed {self.indexed} new, {self.updated} updated, {self.unchanged} unchanged, '
-                f'{len(self.errors)} failed{pruned} ({done} image{"" if done == 1 else "s"} hashed in '
-                f'{self.seconds:.1f} s, {done / max(self.seconds, 1e-9):.1f} images/s)')
+                f'{len(self.errors)} failed{pruned}{rate}')
 
 
 def send_files(connection: Connection, endpoint: str, files: List[str], parameters: dict, batch_size: int,

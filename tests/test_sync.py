@@ -45,7 +45,7 @@ def test_unchanged_files_are_skipped_changed_ones_read_again_and_rehash_reads_al
     paths = copy_photos(folder, INDEX_IMAGES)
     app('index', folder, '--workspace', workspace, check_exit=0)
     run = app('index', folder, '--workspace', workspace, check_exit=0)
-    assert summary_of(run).startswith(f'indexed 0 new, 0 updated, {len(paths)} unchanged, 0 failed (0 images hashed')
+    assert summary_of(run) == f'indexed 0 new, 0 updated, {len(paths)} unchanged, 0 failed'
 
     # One file replaced by another picture, one touched only (same bytes, a new time), one added.
     changed, touched = paths[0], paths[1]
@@ -167,3 +167,14 @@ def test_over_http_one_file_is_one_entry_however_its_path_is_spelled(server):
     code, answer = http_post(http_port, '/delete', {'data': [], 'parameters': {'uris': [path]}})
     assert code == 200 and answer['data'][0]['result']['deleted'] == 1
     assert images() == before
+
+
+def test_with_shards_the_command_line_finds_unchanged_files_in_each_shards_database(tmp_path):
+    folder, workspace = str(tmp_path / 'photos'), str(tmp_path / 'ws')
+    paths = copy_photos(folder, INDEX_IMAGES + QUERY_IMAGES[:3])
+    app('index', folder, '--workspace', workspace, '--shards', '2', check_exit=0)
+    assert len(os.listdir(os.path.join(workspace, 'SimpleIndexer'))) == 2
+    os.utime(paths[0], (os.stat(paths[0]).st_atime, os.stat(paths[0]).st_mtime + 10))
+    run = app('index', folder, '--workspace', workspace, '--shards', '2', check_exit=0)
+    assert summary_of(run).startswith(f'indexed 0 new, 1 updated, {len(paths) - 1} unchanged, 0 failed')
+    assert stored_rows(workspace)[paths[0]] == (os.stat(paths[0]).st_size, os.stat(paths[0]).st_mtime)

@@ -206,14 +206,8 @@ class ImageStore:
         that very file: same size and time, hashed at `hash_size`, and with views if `with_views`.
         One query for the whole batch (its uris as one JSON parameter), so that checking 10^5
         unchanged files costs a few SQL statements, not 10^5."""
-        uris = json.dumps([uri for uri, _, _ in files])
         with self._lock:
-            stored = {uri: (size, mtime, size_of_hash, has_views) for uri, size, mtime, size_of_hash, has_views in
-                      self._db.execute('SELECT uri, byte_size, mtime, hash_size, '
-                                       'EXISTS (SELECT 1 FROM views WHERE views.key = images.key) FROM images '
-                                       'WHERE uri IN (SELECT value FROM json_each(?))', (uris,))}
-        return [uri in stored and stored[uri][:3] == (size, mtime, hash_size) and (stored[uri][3] or not with_views)
-                for uri, size, mtime in files]
+            return _unchanged(self._db, files, hash_size, with_views)
 
     def uris_under(self, under: Sequence[str] = (), after: int = -1, page: int = 100_000) -> List[Tuple[int, str]]:
         """(key, uri) of the stored images with a uri, by key, the first `page` with a key above
@@ -245,6 +239,28 @@ class ImageStore:
                                         f'GROUP BY hash_size').fetchall()
                 counts[name] = {str(size * size): n for size, n in rows}
         return counts
+
+
+def _unchanged(db: sqlite3.Connection, files: Sequence[Tuple[str, int, float]], hash_size: int,
+               with_views: bool) -> List[bool]:
+    uris = json.dumps([uri for uri, _, _ in files])
+    stored = {uri: (size, mtime, size_of_hash, has_views) for uri, size, mtime, size_of_hash, has_views in
+              db.execute('SELECT uri, byte_size, mtime, hash_size, '
+                         'EXISTS (SELECT 1 FROM views WHERE views.key = images.key) FROM images '
+                         'WHERE uri IN (SELECT value FROM json_each(?))', (uris,))}
+    return [uri in stored and stored[uri][:3] == (size, mtime, hash_size) and (stored[uri][3] or not with_views)
+            for uri, size, mtime in files]
+
+
+def unchanged_in(database_path: str, files: Sequence[Tuple[str, int, float]], hash_size: int,
+                 with_views: bool) -> List[bool]:
+    """ImageStore.unchanged on a database opened read-only, by a process that is not its indexer
+    (the command line, before it starts a Flow that it may not need)."""
+    db = sqlite3.connect(f'file:{os.path.abspath(database_path)}?mode=ro', uri=True, timeout=30)
+    try:
+        return _unchanged(db, files, hash_size, with_views)
+    finally:
+        db.close()
 
 
 def _under_condition(paths: Sequence[str]) -> Tuple[str, tuple]:
