@@ -1,9 +1,10 @@
 """Keeping an index in step with its collection: skip unchanged files, find and drop missing ones.
 
-Both questions are asked of the indexer in bulk (README, "Keeping the index current"): which
-of a batch of (uri, size, modification time) were stored from those very files (/unchanged,
-thousands of files per document), and which uris it holds (/uris, a page per shard). The files
-are looked at here, on the client's disk, which is where a remote client's uris point.
+Both questions are asked of the index in bulk (README, "Keeping the index current"): which
+of a batch of (uri, size, modification time) were stored from those very files (the local
+command line reads that from the workspace's databases, a remote one asks /unchanged, thousands
+of files per document), and which uris it holds (/uris, a page per shard). The files are looked
+at here, on the client's disk, which is where a remote client's uris point.
 """
 import glob
 import json

@@ -39,9 +39,3 @@ def local_path(uri: Optional[str]) -> Optional[str]:
     path = uri.partition(ARCHIVE_SEPARATOR)[0]
     return path if os.path.isabs(path) else None
 
-
-def is_under(uri: str, folder: str) -> bool:
-    """Whether the file named by a normal uri is `folder` itself or lies below it."""
-    path = local_path(uri)
-    folder = folder.rstrip(os.sep)
-    return path is not None and (path == folder or path.startswith(folder + os.sep))
