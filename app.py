@@ -75,7 +75,7 @@ def command_index(args) -> int:
     parameters = {'hash_type': args.hash, 'views': args.views}
     tally, unchanged = IndexTally(), 0
     if not args.rehash and not args.host:  # a file stored from its present size and time is not read again
-        files, unchanged = split_unchanged(files, parameters, read_from(args.workspace))
+        files, unchanged = split_unchanged(files, parameters, read_from(args.workspace, args.shards))
     if files or args.prune or args.host:  # nothing changed: no Flow to start
         with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
             if not args.rehash and args.host:

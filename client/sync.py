@@ -14,8 +14,9 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import yaml
 
-from client.connection import REPOSITORY, Connection
+from client.connection import REPOSITORY, Connection, check_shards
 from client.jobs import Progress
+from client.workspace import check_workspace
 from executors.documents import ImageDoc
 from executors.simple_indexer.store import unchanged_in
 from executors.uris import file_uri, local_path
@@ -78,11 +79,13 @@ def asked_of(connection: Connection):
     return ask
 
 
-def read_from(workspace: str):
+def read_from(workspace: str, shards: Optional[int] = None):
     """split_unchanged's question answered from the workspace's own databases, read-only, before
     any Flow starts: an index whose files are all unchanged then needs no Flow at all. A file is
-    unchanged if the shard that holds it says so. An unreadable database answers nothing (the Flow
-    that is started then for the files says why)."""
+    unchanged if the shard that holds it says so. The workspace is checked as a Flow would check
+    it (WorkspaceError: unusable, or indexed with another number of shards)."""
+    check_workspace(workspace)
+    check_shards(workspace, shards)
     databases = sorted(glob.glob(os.path.join(os.path.abspath(workspace), 'SimpleIndexer', '*', 'index.db')))
     hash_size = int(hasher_setting('hash_size'))
 
@@ -92,7 +95,7 @@ def read_from(workspace: str):
             try:
                 found = [unchanged_in(database, batch, int(parameters.get('hash_size', hash_size)), views)
                          for database in databases]
-            except sqlite3.Error:
+            except sqlite3.Error:  # damaged since the check: the Flow started for the files says why
                 return
             answered(number, bytes(b'01'[any(column)] for column in zip(*found)) if found else b'0' * len(batch))
     return ask
