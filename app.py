@@ -246,8 +246,9 @@ def command_status(args) -> int:
         missing = missing_files(list(stored_uris(connection, status.get('shards', 1))))
     print(json.dumps(dict(status, missing_files=len(missing)), indent=2))
     if missing:
-        print(f'{len(missing)} indexed file{"s are" if len(missing) != 1 else " is"} missing, e.g. {missing[0]}; `python app.py index FOLDER --prune` '
-              f'or `python app.py forget PATH` removes their entries', file=sys.stderr)
+        print(f'{len(missing)} indexed file{"s are" if len(missing) != 1 else " is"} missing, e.g. {missing[0]}; '
+              f'`python app.py index FOLDER --prune` or `python app.py forget PATH` removes their entries',
+              file=sys.stderr)
     return EXIT_OK
 
 

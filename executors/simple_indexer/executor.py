@@ -272,7 +272,10 @@ class SimpleIndexer(Executor):
         hash_size = params.whole_number(parameters, 'hash_size', self.hash_size, 2, 32)
         views = params.flag(parameters, 'views', True)
         for doc in docs:
-            files = [(file_uri(uri), size, mtime) for uri, size, mtime in json.loads(blob_bytes(doc.blob))]
+            try:
+                files = [(file_uri(uri), size, mtime) for uri, size, mtime in json.loads(blob_bytes(doc.blob))]
+            except (ValueError, TypeError):  # HTTP clients write this by hand: say what is wanted
+                raise ValueError('/unchanged: each blob must be a JSON list of [uri, size, mtime]') from None
             doc.blob = bytes(b'01'[known] for known in self.index.store.unchanged(files, hash_size, views))
         return docs
 

@@ -30,7 +30,8 @@ def test_a_file_is_unchanged_only_with_its_size_time_hash_size_and_asked_for_vie
     assert index.store.unchanged(files, 8, with_views=True) == [True, False, False, False, False]
     assert index.store.unchanged(files, 8, with_views=False) == [True, False, False, False, True]
     assert index.store.unchanged(files, 16, with_views=False) == [False] * 5
-    assert unchanged_in(index.store.path, files, 8, True) == [True, False, False, False, False]  # read-only, same answer
+    # The command line's read-only look at the database gives the same answers.
+    assert unchanged_in(index.store.path, files, 8, True) == [True, False, False, False, False]
 
 
 def test_under_a_folder_means_the_folder_its_files_below_and_an_archive_s_members(index):
