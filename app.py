@@ -71,7 +71,11 @@ def write_error_list(file, errors) -> None:
 
 
 def command_index(args) -> int:
-    files, problems = images_or_exit(args.paths, args.errors)
+    if args.prune:  # a folder emptied since it was indexed has nothing to index, and still entries to prune
+        files, problems = find_images(args.paths)
+        report_errors(problems)
+    else:
+        files, problems = images_or_exit(args.paths, args.errors)
     parameters = {'hash_type': args.hash, 'views': args.views}
     tally, unchanged = IndexTally(), 0
     if not args.rehash and not args.host:  # a file stored from its present size and time is not read again

@@ -180,3 +180,15 @@ def test_with_shards_the_command_line_finds_unchanged_files_in_each_shards_datab
     run = app('index', folder, '--workspace', workspace, '--shards', '2', check_exit=0)
     assert summary_of(run).startswith(f'indexed 0 new, 1 updated, {len(paths) - 1} unchanged, 0 failed')
     assert stored_rows(workspace)[paths[0]] == (os.stat(paths[0]).st_size, os.stat(paths[0]).st_mtime)
+
+
+def test_prune_empties_the_entries_of_a_folder_whose_images_are_all_gone(tmp_path):
+    folder, workspace = str(tmp_path / 'photos'), str(tmp_path / 'ws')
+    copy_photos(os.path.join(folder, 'gone'), INDEX_IMAGES[:3])
+    copy_photos(folder, INDEX_IMAGES[3:5])
+    app('index', folder, '--workspace', workspace, check_exit=0)
+    shutil.rmtree(os.path.join(folder, 'gone'))
+    os.mkdir(os.path.join(folder, 'gone'))  # emptied: no image to index there, three entries to prune
+    run = app('index', os.path.join(folder, 'gone'), '--workspace', workspace, '--prune', check_exit=0)
+    assert summary_of(run) == 'indexed 0 new, 0 updated, 0 unchanged, 0 failed, 3 pruned'
+    assert sorted(stored_rows(workspace)) == [os.path.join(folder, os.path.basename(p)) for p in INDEX_IMAGES[3:5]]
