@@ -1,6 +1,7 @@
 """Near-duplicate image detection with perceptual hashes, as a Jina Flow.
 
     python app.py index  PATH... [--workspace DIR] [--hash phash] [--host HOST:PORT] [--errors FILE] [--no-views]
+                                 [--rehash] [--prune]
     python app.py search PATH... [--threshold BITS] [--limit K] [--format table|json|csv] [--output FILE]
                                  [--rotations] [--no-views]
     python app.py dedup          [--workspace DIR] [--threshold BITS] [--output DIR] [--strict] [--keep POLICY]
@@ -8,6 +9,7 @@
     python app.py undo  MANIFEST
     python app.py serve          [--workspace DIR] [--host 127.0.0.1] [--port-grpc N] [--port-http N]
     python app.py status         [--workspace DIR] [--host HOST:PORT]
+    python app.py forget PATH... [--workspace DIR] [--host HOST:PORT]
     python app.py evaluate       [--images DIR] [--output DIR] [--single-only] [--negatives DIR [--labels CSV]]
 
 Without --host a command starts the Flow of flow.yml here, on the workspace; with --host it
@@ -22,9 +24,10 @@ import sys
 
 from client.connection import DEFAULT_PORTS, DEFAULT_WORKSPACE, check_shards, connect, flow_config, load_flow
 from client.files import find_images
-from client.dedup import duplicate_groups, leak_groups
-from client.jobs import Progress, index_files, search_files
+from client.dedup import duplicate_groups, leak_groups, without_missing_files
+from client.jobs import IndexTally, Progress, index_files, search_files
 from client.moving import move_files, undo
+from client.sync import asked_of, forget, missing_files, prune, read_from, split_unchanged, stored_uris
 from client.output import FORMATTERS
 from client.workspace import WorkspaceError, check_workspace
 from evaluation.command import DEFAULT_IMAGES as EVAL_IMAGES, DEFAULT_OUTPUT as EVAL_OUTPUT, command_evaluate
@@ -68,14 +71,40 @@ def write_error_list(file, errors) -> None:
 
 
 def command_index(args) -> int:
-    files, problems = images_or_exit(args.paths, args.errors)
-    with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
-        tally = index_files(connection, files, {'hash_type': args.hash, 'views': args.views}, args.batch_size)
+    if args.prune:  # a folder emptied since it was indexed has nothing to index, and still entries to prune
+        files, problems = find_images(args.paths)
+        report_errors(problems)
+    else:
+        files, problems = images_or_exit(args.paths, args.errors)
+    parameters = {'hash_type': args.hash, 'views': args.views}
+    tally, unchanged = IndexTally(), 0
+    if not args.rehash and not args.host:  # a file stored from its present size and time is not read again
+        files, unchanged = split_unchanged(files, parameters, read_from(args.workspace, args.shards))
+    if files or args.prune or args.host:  # nothing changed: no Flow to start
+        with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
+            if not args.rehash and args.host:
+                files, unchanged = split_unchanged(files, parameters, asked_of(connection))
+            if files:
+                tally = index_files(connection, files, parameters, args.batch_size)
+            if args.prune:
+                tally.pruned = prune(connection, connection.call('/status').get('shards', 1), args.paths)
+    tally.unchanged = unchanged
     report_errors(tally.errors)
     write_error_list(args.errors, problems + tally.errors)
     unusable = f'; {len(problems)} more path{"s" * (len(problems) != 1)} could not be used (listed above)' if problems else ''
     print(tally.summary() + unusable, file=sys.stderr)
-    return exit_code(tally.indexed + tally.updated, len(tally.errors) + len(problems))
+    return exit_code(tally.indexed + tally.updated + tally.unchanged + (tally.pruned or 0),
+                     len(tally.errors) + len(problems))
+
+
+def command_forget(args) -> int:
+    with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
+        forgotten = forget(connection, args.paths)
+    if not forgotten:
+        print('error: no indexed image is ' + ' or under '.join(args.paths), file=sys.stderr)
+        return EXIT_NOTHING_DONE
+    print(f'forgot {forgotten} indexed image{"s" * (forgotten != 1)}; the files were not touched', file=sys.stderr)
+    return EXIT_OK
 
 
 def command_search(args) -> int:
@@ -124,6 +153,7 @@ def command_dedup(args) -> int:
         else:
             parameters['views'] = views_for_all_pairs(args.views, images)
             groups = duplicate_groups(connection, parameters, shards, images)
+        groups = without_missing_files(groups)  # never offer to remove a file that is gone
         summary = dedup_summary(groups, images, args.against)
         written = write_reports(groups, args, summary)
         remove = files_to_remove(groups)
@@ -217,7 +247,14 @@ def command_serve(args) -> int:
 
 def command_status(args) -> int:
     with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
-        print(json.dumps(connection.call('/status'), indent=2))
+        status = connection.call('/status')
+        # Looked at here: a remote index's uris are this machine's paths (the client sent them).
+        missing = missing_files(list(stored_uris(connection, status.get('shards', 1))))
+    print(json.dumps(dict(status, missing_files=len(missing)), indent=2))
+    if missing:
+        print(f'{len(missing)} indexed file{"s are" if len(missing) != 1 else " is"} missing, e.g. {missing[0]}; '
+              f'`python app.py index FOLDER --prune` or `python app.py forget PATH` removes their entries',
+              file=sys.stderr)
     return EXIT_OK
 
 
@@ -266,6 +303,11 @@ def parser() -> argparse.ArgumentParser:
     hashed_paths(index, 'index')
     view_options(index, rotations=False)
     # Opened (and emptied) at once, so that a run which stops early never leaves an old list behind.
+    index.add_argument('--rehash', action='store_true',
+                       help='read and hash every file, also those unchanged (same path, size and modification '
+                            'time) since they were indexed, which are skipped by default')
+    index.add_argument('--prune', action='store_true',
+                       help='also remove the entries under PATH whose files no longer exist')
     index.add_argument('--errors', type=argparse.FileType('w', encoding='utf-8'), metavar='FILE',
                        help='also write the files that failed to FILE as JSON: [{"path": ..., "error": ...}]')
 
@@ -322,7 +364,11 @@ def parser() -> argparse.ArgumentParser:
                        help='a folder whose images clients may name by path (repeatable); '
                             'by default clients must send the image bytes')
 
-    command('status', 'show what the index holds', command_status)
+    command('status', 'show what the index holds, and how many of its files are missing here', command_status)
+
+    forget_parser = command('forget', 'remove the entries of files, or of every file under folders, from the index '
+                                      '(the files are not touched)', command_forget)
+    forget_parser.add_argument('paths', nargs='+', metavar='PATH', help='files or folders to forget')
 
     evaluate = commands.add_parser('evaluate', help='measure each hash on a labelled benchmark of altered copies',
                                    description='measure each hash on a labelled benchmark of altered copies')

@@ -1,6 +1,7 @@
 """The dedup jobs: duplicate groups within the index, or leaks between the index and another set."""
 import glob
 import os
+import sys
 from typing import Dict, List, Tuple
 
 import numpy as np
@@ -8,6 +9,7 @@ import numpy as np
 from client.connection import Connection
 from client.files import find_images
 from client.jobs import Progress, send_files
+from client.sync import is_missing
 from executors.documents import ImageDoc
 from executors.match import Evidence, evidence_of_doc
 from executors.shard_merger.merge import entries_table, entry_key, group_entries
@@ -73,6 +75,30 @@ def pair_evidence(connection: Connection, parameters: dict, keys) -> Dict[int, E
             if found is not None:
                 evidence[entry_key(doc)] = found
     return evidence
+
+
+def without_missing_files(groups: List[dict]) -> List[dict]:
+    """The groups without the members whose files are no longer on this disk (deleted or moved
+    since they were indexed), renumbered, with a note on stderr: reports must not offer to remove
+    a file that is gone. A group whose kept file is gone is left out whole, since its duplicates
+    may be the last copies of the picture; pruning the index and running dedup again groups them
+    anew. Leak groups keep the other set's image in any case (it may live on another machine)."""
+    missing, dropped, present = set(), 0, []
+    for group in groups:
+        gone = [m['uri'] for m in [group['keep']] + group['duplicates'] if is_missing(m['uri'])]
+        missing.update(gone)
+        if group['kind'] != 'leak' and group['keep']['uri'] in gone:
+            dropped += 1
+            continue
+        duplicates = [m for m in group['duplicates'] if m['uri'] not in gone]
+        if duplicates:
+            present.append(dict(group, group=len(present) + 1, duplicates=duplicates))
+    if missing:
+        left_out = f'; {dropped} group{"s" * (dropped != 1)} whose kept file is missing left out' if dropped else ''
+        print(f'note: {len(missing)} indexed file{"s are" if len(missing) != 1 else " is"} missing (e.g. '
+              f'{min(missing)}) and not in the reports{left_out}; `python app.py index FOLDER --prune` '
+              f'removes their entries', file=sys.stderr)
+    return present
 
 
 def index_databases(workspace: str) -> List[str]:

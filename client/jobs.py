@@ -3,7 +3,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from client.connection import Connection
 from client.output import QueryResult
@@ -50,13 +50,17 @@ class IndexTally:
     indexed: int = 0
     updated: int = 0
     errors: List[Tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    seconds: float = 0.0
+    seconds: float = 0.0  # of the hashing: from the first request to the last answer
+    unchanged: int = 0  # skipped: stored from the same file at its present size and time (client/sync.py)
+    pruned: Optional[int] = None  # entries of missing files removed, when asked to (index --prune)
 
     def summary(self) -> str:
         done = self.indexed + self.updated
-        return (f'indexed {self.indexed} new, {self.updated} updated, {len(self.errors)} failed '
-                f'({done} image{"" if done == 1 else "s"} in {self.seconds:.1f} s, '
-                f'{done / max(self.seconds, 1e-9):.1f} images/s)')
+        pruned = f', {self.pruned} pruned' if self.pruned is not None else ''
+        rate = (f' ({done} image{"" if done == 1 else "s"} hashed in {self.seconds:.1f} s, '
+                f'{done / max(self.seconds, 1e-9):.1f} images/s)') if done else ''
+        return (f'indexed {self.indexed} new, {self.updated} updated, {self.unchanged} unchanged, '
+                f'{len(self.errors)} failed{pruned}{rate}')
 
 
 def send_files(connection: Connection, endpoint: str, files: List[str], parameters: dict, batch_size: int,

@@ -82,7 +82,7 @@ def test_every_bad_file_is_named_with_its_reason_and_the_rest_is_indexed(indexed
     assert sorted(error_lines(run.stderr)) == sorted(f'error: {path}: {reason}' for path, reason in reasons.items())
     good = [case for case in cases if case.reference is not None]
     indexed = len(good) + (locked not in reasons)
-    assert (f'indexed {indexed} new, 0 updated, {len(reasons) - len(traps)} failed' in run.stderr
+    assert (f'indexed {indexed} new, 0 updated, 0 unchanged, {len(reasons) - len(traps)} failed' in run.stderr
             and f'; {len(traps)} more paths could not be used (listed above)' in run.stderr)
     assert run.returncode == 3, run.stderr
 
@@ -140,7 +140,7 @@ def test_exit_code_1_when_nothing_could_be_done(tmp_path):
         (bad / case.name).write_bytes(case.data)
     errors = tmp_path / 'errors.json'
     run = app('index', str(bad), '--workspace', str(tmp_path / 'ws'), '--errors', str(errors))
-    assert run.returncode == 1 and 'indexed 0 new, 0 updated, 3 failed' in run.stderr
+    assert run.returncode == 1 and 'indexed 0 new, 0 updated, 0 unchanged, 3 failed' in run.stderr
     assert sorted(entry['path'] for entry in json.loads(errors.read_text())) == sorted(str(p) for p in bad.iterdir())
     assert stored_uris(str(tmp_path / 'ws')) == {}
     run = app('index', str(tmp_path / 'nothing-here'), '--workspace', str(tmp_path / 'ws'), '--errors', str(errors))
@@ -154,5 +154,5 @@ def test_a_folder_of_10000_small_files_is_indexed_whole_with_exit_code_0(tmp_pat
     run = app('index', str(tmp_path / 'many'), '--workspace', str(tmp_path / 'ws'), '--batch-size', '128',
               '--errors', str(errors))
     assert run.returncode == 0, run.stderr
-    assert 'indexed 10000 new, 0 updated, 0 failed' in run.stderr and json.loads(errors.read_text()) == []
+    assert 'indexed 10000 new, 0 updated, 0 unchanged, 0 failed' in run.stderr and json.loads(errors.read_text()) == []
     assert stored_uris(str(tmp_path / 'ws')) == {path: 1 for path in paths}

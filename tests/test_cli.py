@@ -27,7 +27,7 @@ def app(*args, check_exit=None):
 def workspace(tmp_path_factory):
     workspace = str(tmp_path_factory.mktemp('cli') / 'workspace')
     run = app('index', os.path.join(DATA, 'index'), '--workspace', workspace, check_exit=0)
-    assert f'indexed {len(INDEX_IMAGES)} new, 0 updated, 0 failed' in run.stderr
+    assert f'indexed {len(INDEX_IMAGES)} new, 0 updated, 0 unchanged, 0 failed' in run.stderr
     return workspace
 
 
@@ -52,8 +52,8 @@ def test_every_copy_finds_its_original_first_and_strangers_find_nothing(workspac
 
 
 def test_indexing_again_updates_instead_of_adding(workspace):
-    run = app('index', os.path.join(DATA, 'index'), '--workspace', workspace, check_exit=0)
-    assert f'indexed 0 new, {len(INDEX_IMAGES)} updated, 0 failed' in run.stderr
+    run = app('index', os.path.join(DATA, 'index'), '--workspace', workspace, '--rehash', check_exit=0)
+    assert f'indexed 0 new, {len(INDEX_IMAGES)} updated, 0 unchanged, 0 failed' in run.stderr
     status = json.loads(app('status', '--workspace', workspace, check_exit=0).stdout)
     assert status['images'] == len(INDEX_IMAGES)
 
@@ -80,7 +80,7 @@ def test_broken_and_missing_files_are_reported_and_the_rest_indexed(tmp_path):
     (folder / 'broken.jpg').write_bytes(open(INDEX_IMAGES[1], 'rb').read()[:2000])
     (folder / 'empty.png').write_bytes(b'')
     run = app('index', str(folder), str(tmp_path / 'missing'), '--workspace', str(tmp_path / 'ws'), check_exit=3)
-    assert 'indexed 1 new, 0 updated, 2 failed' in run.stderr
+    assert 'indexed 1 new, 0 updated, 0 unchanged, 2 failed' in run.stderr
     assert f'error: {folder / "broken.jpg"}: corrupt or truncated' in run.stderr
     assert f'error: {folder / "empty.png"}: empty file' in run.stderr
     assert f'error: {tmp_path / "missing"}: no such file or folder' in run.stderr

@@ -93,7 +93,7 @@ def test_kill_9_mid_index_loses_nothing_acknowledged_and_a_rerun_completes(image
     run = app('index', folder, '--workspace', workspace)
     assert run.returncode == 0, run.stderr
     before = len(after_second_kill)
-    assert f'indexed {IMAGES - before} new, {before} updated, 0 failed' in run.stderr
+    assert f'indexed {IMAGES - before} new, 0 updated, {before} unchanged, 0 failed' in run.stderr
     assert stored_uris(workspace) == {path: 1 for path in paths}
     assert integrity(workspace) == 'ok'
 
@@ -161,7 +161,7 @@ def index_until_full(folder: str, workspace: str, paths, **popen) -> int:
                           '--workspace', workspace], capture_output=True, text=True, timeout=600, **popen)
     assert run.returncode == 3, run.stderr  # some done, some failed
     assert re.search(r'error: \S+: server error: .*(database or disk is full|disk I/O error)', run.stderr)
-    stored = int(re.search(r'indexed (\d+) new, 0 updated, (\d+) failed', run.stderr).group(1))
+    stored = int(re.search(r'indexed (\d+) new, 0 updated, 0 unchanged, (\d+) failed', run.stderr).group(1))
     assert 0 < stored < len(paths)
     kept = stored_uris(workspace)
     assert integrity(workspace) == 'ok' and len(kept) == stored and set(kept) <= set(paths) and max(kept.values()) == 1

@@ -47,7 +47,7 @@ def workspaces(tmp_path_factory):
         workspace = str(tmp_path_factory.mktemp(f'shards{shards}-replicas{replicas}') / 'workspace')
         run = app('index', os.path.join(DATA, 'index'), os.path.join(DATA, 'query'), '--workspace', workspace,
                   '--shards', str(shards), '--replicas', str(replicas))
-        assert f'indexed {len(ALL_IMAGES)} new, 0 updated, 0 failed' in run.stderr
+        assert f'indexed {len(ALL_IMAGES)} new, 0 updated, 0 unchanged, 0 failed' in run.stderr
         made[shards, replicas] = workspace
     return made
 

@@ -23,6 +23,7 @@ from executors.image_hasher.decode import (
 from executors.image_hasher.evidence import VERIFY_SIDE, image_evidence
 from executors.image_hasher.hashes import bits_to_hex, compute_hashes, fast_side
 from executors.image_hasher.views import view_hashes
+from executors.uris import file_uri
 from executors.view_pairs import INDEX_VIEWS, QUERY_VIEWS
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -165,6 +166,7 @@ class ImageHasher(Executor):
         exact = params.flag(parameters, 'exact', self.exact)
         views = views if params.flag(parameters, 'views', self.views) else ()
         for doc in docs:
+            doc.uri = file_uri(doc.uri)  # read, and answered, under the name the indexer stores (uris.py)
             if hashed_already(doc, primary):
                 continue
             hash_document(doc, hash_types, hash_size, primary, self.paths, self.max_pixels, exact, views)

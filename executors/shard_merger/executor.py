@@ -7,7 +7,7 @@ from jina import Executor, requests
 from executors import parameters as params
 from executors.documents import ImageDoc
 from executors.shard_merger.merge import (is_table, merge_entries, merge_index, merge_pairs, merge_results,
-                                          merge_search, union_groups)
+                                          merge_search, merge_unchanged, union_groups)
 from executors.simple_indexer.executor import MAX_LIMIT, group_document
 
 
@@ -44,6 +44,14 @@ class ShardMerger(Executor):
     @requests(on='/pairs')
     def pairs(self, docs: DocList[ImageDoc], docs_matrix: List[DocList[ImageDoc]], **kwargs) -> DocList[ImageDoc]:
         return DocList[ImageDoc](merge_pairs(docs_matrix or []))
+
+    @requests(on='/unchanged')
+    def unchanged(self, docs: DocList[ImageDoc], docs_matrix: List[DocList[ImageDoc]], **kwargs) -> DocList[ImageDoc]:
+        return DocList[ImageDoc](merge_unchanged(docs_matrix))
+
+    @requests(on='/uris')
+    def uris(self, docs: DocList[ImageDoc], docs_matrix: List[DocList[ImageDoc]], **kwargs) -> DocList[ImageDoc]:
+        return DocList[ImageDoc]([doc for answer in docs_matrix or [] for doc in answer])  # one page per shard
 
     @requests(on=['/status', '/delete', '/clear'])
     def results(self, docs: DocList[ImageDoc], docs_matrix: List[DocList[ImageDoc]], **kwargs) -> DocList[ImageDoc]:

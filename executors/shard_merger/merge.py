@@ -29,6 +29,15 @@ def merge_index(answers: List[List[ImageDoc]]) -> List[ImageDoc]:
     return merged
 
 
+def merge_unchanged(answers: List[List[ImageDoc]]) -> List[ImageDoc]:
+    """/unchanged: a file is unchanged if the shard that holds it says so ('1'); the others,
+    which do not hold it, say '0'."""
+    merged = answers[0]
+    for position, doc in enumerate(merged):
+        doc.blob = bytes(map(max, *(answer[position].blob for answer in answers))) if len(answers) > 1 else doc.blob
+    return merged
+
+
 def merge_search(answers: List[List[ImageDoc]], limit: int) -> List[ImageDoc]:
     """/search: every shard's matches of a query, by distance then id, the first `limit`: the
     order one shard gives (each shard already cut its own list at `limit`, which loses nothing)."""

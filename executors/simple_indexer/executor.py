@@ -2,6 +2,7 @@
 
 The endpoints only adapt documents and parameters; the work is in image_index.py.
 """
+import json
 import os
 from typing import List, Optional
 
@@ -17,11 +18,13 @@ from executors.simple_indexer.image_index import ImageIndex
 from executors.simple_indexer.sharding import SHARD_SPACE, partition_problem, shard_of
 from executors.simple_indexer.store import ImageRecord, blob_to_hex
 from executors.simple_indexer.view_join import ViewTable
-from executors.view_pairs import HASHES_PER_VIEW, INDEX_VIEWS, layout_of, view_pairs
 from executors.match import VERIFY_BYTES, evidence_of_doc
+from executors.uris import file_uri
+from executors.view_pairs import HASHES_PER_VIEW, INDEX_VIEWS, layout_of, view_pairs
 
 MAX_LIMIT = 10_000
 ENTRIES_PAGE = 5_000  # images per shard in one /entries answer: a few MB
+URIS_PAGE = 100_000  # uris per shard in one /uris answer: about 10 MB
 
 
 def record_of(doc: ImageDoc) -> ImageRecord:
@@ -68,6 +71,14 @@ def _usable(doc: ImageDoc) -> bool:
         return False
     doc.error = view_problem(doc) or evidence_problem(doc)
     return doc.error is None
+
+
+def _paths(parameters: dict, name: str) -> List[str]:
+    """A parameter that lists files or folders, in the normal form of stored uris."""
+    paths = parameters.get(name) or []
+    if not isinstance(paths, list) or not all(isinstance(path, str) and path for path in paths):
+        raise ValueError(f'{name} must be a list of file or folder paths')
+    return [file_uri(path) for path in paths]
 
 
 def _match(row: dict) -> Match:
@@ -167,6 +178,8 @@ class SimpleIndexer(Executor):
 
     @requests(on='/index')
     def add(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:
+        for doc in docs:  # one spelling per file, whichever client sent it (uris.py)
+            doc.uri = file_uri(doc.uri)
         usable = [doc for doc in docs if _usable(doc) and shard_of(record_of(doc).id, self.shards) == self.shard_id]
         for doc, is_new in zip(usable, self.index.add([record_of(doc) for doc in usable])):
             doc.status = 'indexed' if is_new else 'updated'
@@ -285,10 +298,49 @@ class SimpleIndexer(Executor):
 
     @requests(on='/delete')
     def delete(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
-        """Remove images named by `parameters` {'ids': [...], 'uris': [...]} or by the docs' uris."""
+        """Remove images named by `parameters` {'ids': [...], 'uris': [...], 'under': [...]} or by
+        the docs' uris; `under`: files or folders, whose images are removed, files below included."""
         parameters = parameters or {}
-        uris = list(parameters.get('uris') or []) + [doc.uri for doc in docs if doc.uri]
-        return _answer(deleted=self.index.delete(ids=list(parameters.get('ids') or []), uris=uris))
+        uris = [file_uri(uri) for uri in list(parameters.get('uris') or []) + [doc.uri for doc in docs if doc.uri]]
+        return _answer(deleted=self.index.delete(ids=list(parameters.get('ids') or []), uris=uris,
+                                                 under=_paths(parameters, 'under')))
+
+    @requests(on='/unchanged')
+    def unchanged(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        """Which files need not be read again: each document's `blob` is a JSON list of [uri, size
+        in bytes, modification time] (a client's batch: one document for thousands of files, so
+        that the check costs no per-file document); the answer puts in its place one ASCII '1'
+        (stored from that very file, see ImageStore.unchanged) or '0' per file. Parameters:
+        hash_size and views, as /index's, which the stored entry must have been made with.
+        Every shard answers for the files it holds; the shard merger combines the answers."""
+        parameters = parameters or {}
+        hash_size = params.whole_number(parameters, 'hash_size', self.hash_size, 2, 32)
+        views = params.flag(parameters, 'views', True)
+        for doc in docs:
+            try:
+                files = [(file_uri(uri), size, mtime) for uri, size, mtime in json.loads(blob_bytes(doc.blob))]
+            except (ValueError, TypeError):  # HTTP clients write this by hand: say what is wanted
+                raise ValueError('/unchanged: each blob must be a JSON list of [uri, size, mtime]') from None
+            doc.blob = bytes(b'01'[known] for known in self.index.store.unchanged(files, hash_size, views))
+        return docs
+
+    @requests(on='/uris')
+    def uris(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        """A page of the stored uris, for a client that checks which files are missing on its disk
+        (status, index --prune). Parameters: `under` (files or folders: only their images),
+        `after` (per shard, the last key it sent: [-1, ...] to start) and `page` (uris per shard).
+        One document per shard: `blob` its uris, NUL-separated (no path holds a NUL), and
+        `result` {'shard', 'after': its last key, 'more': whether a next page has any}."""
+        parameters = parameters or {}
+        after = parameters.get('after') or []
+        if not isinstance(after, list) or not all(isinstance(key, (int, float)) for key in after):
+            raise ValueError('after must be a list of keys, one per shard')
+        mine = int(after[self.shard_id]) if self.shard_id < len(after) else -1
+        page = params.whole_number(parameters, 'page', URIS_PAGE, 1, 1_000_000)
+        rows = self.index.store.uris_under(_paths(parameters, 'under'), mine, page)
+        return DocList[ImageDoc]([ImageDoc(blob='\0'.join(uri for _, uri in rows).encode(),
+                                           result={'shard': self.shard_id, 'after': rows[-1][0] if rows else mine,
+                                                   'more': len(rows) == page})])
 
     @requests(on='/clear')
     def clear(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:

@@ -166,10 +166,10 @@ class ImageIndex:
                 copies[present[0]] = present
         return copies
 
-    def delete(self, ids=(), uris=()) -> int:
+    def delete(self, ids=(), uris=(), under=()) -> int:
         with self._lock:
             self._version += 1
-            keys = self.store.delete(ids=ids, uris=uris)
+            keys = self.store.delete(ids=ids, uris=uris, under=under)
             for index in list(self._memory.values()) + list(self._views.values()):
                 index.remove(keys)
         return len(keys)

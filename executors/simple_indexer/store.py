@@ -8,12 +8,13 @@ An image's identity is its uri; an image sent without a uri is identified by its
 digest. Indexing the same image again updates its row instead of adding one.
 """
 import hashlib
+import json
 import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from executors.documents import HASH_TYPES
 from executors.match import Evidence
@@ -206,13 +207,17 @@ class ImageStore:
                                     'HAVING COUNT(*) > 1').fetchall()
         return [[int(key) for key in keys.split(',')] for keys, in rows]
 
-    def delete(self, ids: Iterable[str] = (), uris: Iterable[str] = ()) -> List[int]:
-        """Remove images by id or uri in one transaction; the keys that were removed."""
+    def delete(self, ids: Iterable[str] = (), uris: Iterable[str] = (), under: Sequence[str] = ()) -> List[int]:
+        """Remove images by id, by uri, or by the folders or files their uri is `under`
+        (see uris_under), in one transaction; the keys that were removed."""
         with self._lock:
             self._db.execute('BEGIN IMMEDIATE')
             try:
                 keys = [row[0] for column, values in (('id', ids), ('uri', uris)) for value in values
                         for row in self._db.execute(f'SELECT key FROM images WHERE {column} = ?', (value,))]
+                if under:
+                    condition, arguments = _under_condition(under)
+                    keys += [row[0] for row in self._db.execute(f'SELECT key FROM images WHERE {condition}', arguments)]
                 self._db.executemany('DELETE FROM images WHERE key = ?', [(key,) for key in keys])
                 self._db.executemany('DELETE FROM views WHERE key = ?', [(key,) for key in keys])
                 self._db.executemany('DELETE FROM evidence WHERE key = ?', [(key,) for key in keys])
@@ -222,6 +227,23 @@ class ImageStore:
                     self._db.execute('ROLLBACK')
                 raise
         return sorted(set(keys))
+
+    def unchanged(self, files: Sequence[Tuple[str, int, float]], hash_size: int, with_views: bool) -> List[bool]:
+        """For each (uri, size in bytes, modification time) whether its stored entry was made from
+        that very file: same size and time, hashed at `hash_size`, and with views if `with_views`.
+        One query for the whole batch (its uris as one JSON parameter), so that checking 10^5
+        unchanged files costs a few SQL statements, not 10^5."""
+        with self._lock:
+            return _unchanged(self._db, files, hash_size, with_views)
+
+    def uris_under(self, under: Sequence[str] = (), after: int = -1, page: int = 100_000) -> List[Tuple[int, str]]:
+        """(key, uri) of the stored images with a uri, by key, the first `page` with a key above
+        `after`; with `under`, only those whose uri is one of these normal paths or lies below
+        one (a folder's files, an archive's members)."""
+        condition, arguments = _under_condition(under) if under else ('uri IS NOT NULL', ())
+        with self._lock:
+            return self._db.execute(f'SELECT key, uri FROM images WHERE ({condition}) AND key > ? ORDER BY key LIMIT ?',
+                                    (*arguments, after, page)).fetchall()
 
     def clear(self) -> int:
         with self._lock:
@@ -249,6 +271,39 @@ class ImageStore:
 
 def evidence_of(codes: bytes, information: float, rg: Optional[float], yb: Optional[float]) -> Evidence:
     return Evidence(bytes(codes), information, None if rg is None else (rg, yb))
+
+
+def _unchanged(db: sqlite3.Connection, files: Sequence[Tuple[str, int, float]], hash_size: int,
+               with_views: bool) -> List[bool]:
+    uris = json.dumps([uri for uri, _, _ in files])
+    stored = {uri: (size, mtime, size_of_hash, has_views) for uri, size, mtime, size_of_hash, has_views in
+              db.execute('SELECT uri, byte_size, mtime, hash_size, '
+                         'EXISTS (SELECT 1 FROM views WHERE views.key = images.key) FROM images '
+                         'WHERE uri IN (SELECT value FROM json_each(?))', (uris,))}
+    return [uri in stored and stored[uri][:3] == (size, mtime, hash_size) and (stored[uri][3] or not with_views)
+            for uri, size, mtime in files]
+
+
+def unchanged_in(database_path: str, files: Sequence[Tuple[str, int, float]], hash_size: int,
+                 with_views: bool) -> List[bool]:
+    """ImageStore.unchanged on a database opened read-only, by a process that is not its indexer
+    (the command line, before it starts a Flow that it may not need)."""
+    db = sqlite3.connect(f'file:{os.path.abspath(database_path)}?mode=ro', uri=True, timeout=30)
+    try:
+        return _unchanged(db, files, hash_size, with_views)
+    finally:
+        db.close()
+
+
+def _under_condition(paths: Sequence[str]) -> Tuple[str, tuple]:
+    """SQL for "the uri is one of `paths` or lies below one": P itself, P/... and P::... as ranges
+    of the uri index ('0' and ';' are the characters after '/' and ':'), not a scan with LIKE."""
+    terms, arguments = [], []
+    for path in paths:
+        path = path.rstrip('/')  # '/' itself becomes '', whose ranges hold every absolute path
+        terms.append('uri = ? OR (uri >= ? AND uri < ?) OR (uri >= ? AND uri < ?)')
+        arguments += [path, path + '/', path + '0', path + '::', path + ':;']
+    return ' OR '.join(f'({term})' for term in terms), tuple(arguments)
 
 
 def stored_hashes(database_path: str, hash_type: str, views: Iterable[str] = ()) -> Iterator[dict]:

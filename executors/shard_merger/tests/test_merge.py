@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from executors.documents import ImageDoc, Match
-from executors.shard_merger.merge import is_table, merge_index, merge_results, merge_search, union_groups
+from executors.shard_merger.merge import (is_table, merge_index, merge_results, merge_search, merge_unchanged,
+                                          union_groups)
 from executors.simple_indexer.executor import table_documents
 from executors.simple_indexer.image_index import ImageIndex
 from executors.simple_indexer.sharding import shard_of
@@ -140,3 +141,9 @@ def test_shards_pairing_broadcast_chunks_find_the_groups_of_one_index(tmp_path, 
     assert len(set(zip(a, b))) == len(a), 'a pair was found twice'
     assert _without_keys(group_entries(entries, settings, pairs=(a, b))) == \
         _without_keys(whole.duplicates('phash', 8, 12, pairs=pairs, strict=False, verify=False))
+
+
+def test_a_file_is_unchanged_when_the_shard_that_holds_it_says_so():
+    answers = [[ImageDoc(id='q', blob=b'1000')], [ImageDoc(id='q', blob=b'0010')], [ImageDoc(id='q', blob=b'0000')]]
+    assert [doc.blob for doc in merge_unchanged(answers)] == [b'1010']
+    assert [doc.blob for doc in merge_unchanged(answers[1:2])] == [b'0010']
