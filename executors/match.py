@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from executors.parameters import MAX_COLOUR_DEGREES, MIN_COLOUR_CHROMA, MIN_INFORMATION, VERIFY_THRESHOLD
-from executors.view_pairs import layout_of
+from executors.view_pairs import ALIGNED_VIEWS, layout_of, verification_pairs
 
 VERIFY_BYTES = 32  # one 256-bit pHash (hash size 16)
 VERIFY_WORDS = 4  # the same as 64-bit words
@@ -71,17 +71,21 @@ def colour_degrees(a: Optional[Tuple[float, float]], b: Optional[Tuple[float, fl
 
 def view_distance(first: Evidence, second: Evidence, pairs: Sequence[Tuple[str, str]],
                   both_ways: bool) -> Tuple[Optional[int], str]:
-    """(smallest 256-bit distance, 'view~view') over `pairs` of (first's view, second's view),
-    and with both_ways the pairs the other way round too (dedup: both images play both parts)."""
+    """(smallest 256-bit distance, 'view~view') over the verification pairs of stage 1's `pairs`
+    (view_pairs.verification_pairs) of (first's view, second's view), and with both_ways the pairs
+    the other way round too (dedup: both images play both parts)."""
     codes = first.words(), second.words()
     layouts = [{view: slice(start, start + rows) for view, start, rows in layout_of(len(c))} for c in codes]
     best, where = None, ''
-    for view_a, view_b in pairs:
+    for view_a, view_b in verification_pairs(pairs):
         for (x, view_x), (y, view_y) in (((0, view_a), (1, view_b)), ((1, view_a), (0, view_b)))[:1 + both_ways]:
             if view_x not in layouts[x] or view_y not in layouts[y]:
                 continue
             rows_x, rows_y = codes[x][layouts[x][view_x]], codes[y][layouts[y][view_y]]
-            distance = int(np.bitwise_count(rows_x[:, None, :] ^ rows_y[None, :, :]).sum(axis=2).min())
+            if view_x == view_y and view_x in ALIGNED_VIEWS:  # each row with its counterpart only
+                distance = int(np.bitwise_count(rows_x ^ rows_y).sum(axis=1).min())
+            else:
+                distance = int(np.bitwise_count(rows_x[:, None, :] ^ rows_y[None, :, :]).sum(axis=2).min())
             if best is None or distance < best:
                 best, where = distance, f'{view_x}~{view_y}' if x == 0 else f'{view_y}~{view_x}'
     return best, where

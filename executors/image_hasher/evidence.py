@@ -26,11 +26,13 @@ from executors.image_hasher.decode import shrink
 from executors.image_hasher.hashes import perceptual_hashes
 from executors.image_hasher.views import ORIENTATIONS, border_box, centre, cropped_at, trim_borders, turned_centre
 from executors.match import Evidence
+from executors.view_pairs import verification_views
 
 VERIFY_HASH_SIZE = 16  # 256-bit pHash
 VERIFY_SIDE = 4 * VERIFY_HASH_SIZE  # pHash's DCT input: 64x64
 VERIFY_TURNS = (-4, -2, 2, 4)  # degrees
 VERIFY_CROPS = ((0.95, 3), (0.9, 5))  # (share of each side, positions per side)
+BAND_SCALE = 0.75  # a band keeps three quarters of the image: a banner over the last fifth is cut away
 COLOUR_SIDE = 32  # colour is averaged over a few hundred pixels: a small copy is plenty
 
 
@@ -50,13 +52,19 @@ def verification_images(small: Image.Image, views: Sequence[str]) -> List[Image.
     if 'orientations' in views:
         square = small.resize((VERIFY_SIDE, VERIFY_SIDE), Image.Resampling.BOX)
         images += [square.transpose(method) for method in ORIENTATIONS]
+    if 'bands' in views:
+        width, height = small.size
+        kept_w, kept_h = round(width * BAND_SCALE), round(height * BAND_SCALE)
+        images += [small.crop(box) for box in ((0, 0, width, kept_h), (0, height - kept_h, width, height),
+                                               (0, 0, kept_w, height), (width - kept_w, 0, width, height))]
     return images
 
 
 def verification_hashes(grey: Image.Image, views: Sequence[str]) -> np.ndarray:
-    """(hashes, 32) packed 256-bit pHashes of verification_images, every square box-filtered from
-    one shrunk copy of the image so that views of one image and another image compare like for like."""
-    images = verification_images(shrink(grey, VERIFY_SIDE), views)
+    """(hashes, 32) packed 256-bit pHashes of verification_images for stage 1's `views`, every
+    square box-filtered from one shrunk copy of the image so that views of one image and another
+    image compare like for like."""
+    images = verification_images(shrink(grey, VERIFY_SIDE), verification_views(views))
     squares = np.array([np.asarray(image.resize((VERIFY_SIDE, VERIFY_SIDE), Image.Resampling.BOX)) for image in images])
     return np.packbits(perceptual_hashes(squares, VERIFY_HASH_SIZE).reshape(len(images), -1), axis=1)
 
