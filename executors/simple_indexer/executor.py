@@ -121,6 +121,7 @@ class SimpleIndexer(Executor):
     def __init__(self, hash_type: str = 'phash', hash_size: int = 8, limit: int = 10,
                  load_on_start: bool = True, **kwargs):
         super().__init__(**kwargs)
+        params.log_request_errors_in_one_line(getattr(self.runtime_args, 'name', None))
         self.shard_id = getattr(self.runtime_args, 'shard_id', None) or 0
         self.shards = getattr(self.runtime_args, 'shards', None) or 1
         if os.path.basename(os.path.normpath(self.workspace)) == str(self.shard_id):  # Jina's WORKSPACE/<class>/<shard>
@@ -139,7 +140,8 @@ class SimpleIndexer(Executor):
         super().close()
 
     @requests(on='/index')
-    def add(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:
+    def add(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        params.check_known(parameters, '/index')
         usable = [doc for doc in docs if _usable(doc) and shard_of(record_of(doc).id, self.shards) == self.shard_id]
         for doc, is_new in zip(usable, self.index.add([record_of(doc) for doc in usable])):
             doc.status = 'indexed' if is_new else 'updated'
@@ -150,6 +152,7 @@ class SimpleIndexer(Executor):
     @requests(on='/search')
     def search(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
         parameters = parameters or {}
+        params.check_known(parameters, '/search')
         hash_type = params.hash_type(parameters, self.hash_type)
         limit = params.whole_number(parameters, 'limit', self.limit, 1, MAX_LIMIT)
         views, rotations = params.flag(parameters, 'views', True), params.flag(parameters, 'rotations', False)
@@ -183,11 +186,12 @@ class SimpleIndexer(Executor):
         and `matches` are the other members with their distance to it.
         """
         parameters = parameters or {}
+        params.check_known(parameters, '/duplicates')
         hash_type, hash_size, threshold, pairs = self._pair_settings(parameters)
         strict = params.flag(parameters, 'strict', False)
         prefer = parameters.get('prefer') or []
         if not isinstance(prefer, list) or not all(isinstance(folder, str) for folder in prefer):
-            raise ValueError('prefer must be a list of folder paths')
+            raise params.RequestError('prefer must be a list of folder paths')
         keep = parameters.get('keep', 'best')
         if self.shards > 1:
             keep_rank(keep, prefer)  # a wrong policy fails here, before any table is sent
@@ -203,10 +207,11 @@ class SimpleIndexer(Executor):
         that finds duplicates across shards. Parameters as /duplicates, plus `after` (per shard,
         the last key it has: [-1, ...] to start) and `page` (images per shard, 5,000)."""
         parameters = parameters or {}
+        params.check_known(parameters, '/entries')
         hash_type, hash_size, _, pairs = self._pair_settings(parameters)
         after = parameters.get('after') or []
         if not isinstance(after, list) or not all(isinstance(key, (int, float)) for key in after):
-            raise ValueError('after must be a list of keys, one per shard')
+            raise params.RequestError('after must be a list of keys, one per shard')
         page = params.whole_number(parameters, 'page', ENTRIES_PAGE, 1, 100_000)
         mine = int(after[self.shard_id]) if self.shard_id < len(after) else -1
         return DocList[ImageDoc](entry_documents(self.index, hash_type, hash_size, self.shard_id, pairs, mine, page))
@@ -219,12 +224,13 @@ class SimpleIndexer(Executor):
         `blob` holds (key, key, distance) triples as little-endian int64: each pair of the whole
         collection is found by one shard only, so the pair search divides among the shards
         (view_join.pairs_across)."""
+        params.check_known(parameters, '/pairs')
         hash_type, hash_size, threshold, pairs = self._pair_settings(parameters or {})
         found = []
         for doc in docs:
             chunk = ViewTable.unpacked(doc.result, blob_bytes(doc.blob))
             if chunk.nbits != hash_size * hash_size:
-                raise ValueError(f'the chunk holds {chunk.nbits}-bit hashes, the request asks for hash_size {hash_size}')
+                raise params.RequestError(f'the chunk holds {chunk.nbits}-bit hashes, the request asks for hash_size {hash_size}')
             own = self.index.table(hash_type, hash_size, pairs)
             found.append(np.stack(chunk.pairs_across(own, threshold, own.keys * SHARD_SPACE + self.shard_id), axis=1))
         triples = np.concatenate(found) if found else np.empty((0, 3), dtype=np.int64)
@@ -242,13 +248,16 @@ class SimpleIndexer(Executor):
     def delete(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
         """Remove images named by `parameters` {'ids': [...], 'uris': [...]} or by the docs' uris."""
         parameters = parameters or {}
+        params.check_known(parameters, '/delete')
         uris = list(parameters.get('uris') or []) + [doc.uri for doc in docs if doc.uri]
         return _answer(deleted=self.index.delete(ids=list(parameters.get('ids') or []), uris=uris))
 
     @requests(on='/clear')
-    def clear(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:
+    def clear(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        params.check_known(parameters, '/clear')
         return _answer(deleted=self.index.clear())
 
     @requests(on='/status')
-    def status(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:
+    def status(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        params.check_known(parameters, '/status')
         return _answer(workspace=self.workspace, shards=self.shards, **self.index.status())
