@@ -20,21 +20,31 @@ import os
 import signal
 import sys
 
-from client.connection import DEFAULT_PORTS, DEFAULT_WORKSPACE, check_shards, connect, flow_config, load_flow
+from client.connection import (DEFAULT_PORTS, DEFAULT_WORKSPACE, check_shards, connect, flow_config, flow_setting,
+                               hash_bits, load_flow)
 from client.files import find_images
 from client.dedup import duplicate_groups, leak_groups
-from client.jobs import Progress, index_files, search_files
+from client.jobs import index_files, search_files
 from client.moving import move_files, undo
-from client.output import FORMATTERS
-from client.workspace import WorkspaceError, check_workspace
+from client.output import FORMATTERS, counted
+from client.progress import Progress
+from client.workspace import WorkspaceError, WrongShards, check_workspace, check_workspace_exists
 from evaluation.command import DEFAULT_IMAGES as EVAL_IMAGES, DEFAULT_OUTPUT as EVAL_OUTPUT, command_evaluate
 from executors.documents import HASH_TYPES
+from executors.simple_indexer.executor import MAX_LIMIT
 from executors.simple_indexer.grouping import KEEP_POLICIES
 from reports.groups import bytes_reclaimable, files_to_remove, write_data_files
 from reports.html import write_report
 
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
 VIEWS_AUTO_LIMIT = 100_000  # dedup compares views up to this many images (see views_for_all_pairs)
+MAX_HASH_BITS = 32 * 32  # the largest hash a Flow makes (hash_size 32): a remote Flow's may be any size up to it
+MAX_BATCH = 10_000  # images per request: more only holds more memory in every process, for no speed
+READING_COMMANDS = ('search', 'dedup', 'status')  # these never create a workspace
+
+
+class UsageError(Exception):
+    """A command line that cannot work as given: said in one line, exit 2, before any work."""
 
 
 def report_errors(errors) -> None:
@@ -67,15 +77,87 @@ def write_error_list(file, errors) -> None:
         file.close()
 
 
+def check_arguments(args) -> None:
+    """What can be known wrong about a command line before the work starts, so that a typo costs
+    one line (UsageError, exit 2) instead of a started Flow, a finished search whose results
+    cannot be written, or a server's traceback; and a reading command on a workspace that does
+    not exist (WorkspaceError, exit 1) instead of a new, empty index that answers "no match"."""
+    remote = bool(getattr(args, 'host', None)) and args.command != 'serve'
+    for option in ('replicas', 'shards'):
+        if remote and getattr(args, option, None) is not None:
+            raise UsageError(f'--{option} is for a Flow started here; the Flow at {args.host} has its own')
+    threshold = getattr(args, 'threshold', None)
+    bits = MAX_HASH_BITS if remote else hash_bits()
+    if threshold is not None and threshold > bits:
+        raise UsageError(f'--threshold {threshold} is more than the {bits} bits of a hash'
+                         + ('' if remote else f' (hash_size {round(bits ** 0.5)} in executors/image_hasher/config.yml)'))
+    if getattr(args, 'limit', 0) > MAX_LIMIT:
+        raise UsageError(f'--limit {args.limit} is more than the {MAX_LIMIT:,} matches a query can return')
+    if getattr(args, 'batch_size', 0) > MAX_BATCH:
+        raise UsageError(f'--batch-size {args.batch_size} is more than {MAX_BATCH:,} images per request')
+    if args.command == 'search':
+        writable_file(args.output, '--output')
+        writable_folder(args.plot, '--plot')
+    if args.command == 'dedup':
+        writable_folder(args.output, '--output')
+        writable_folder(args.move_to, '--move-to')
+        if args.against and not os.path.exists(args.against):
+            raise UsageError(f'--against {args.against}: no such file or folder')
+        for folder in args.prefer:
+            if not os.path.isdir(folder):
+                raise UsageError(f'--prefer {folder}: no such folder')
+    if args.command == 'serve':
+        for folder in args.allow_root:
+            if not os.path.isdir(folder):
+                raise UsageError(f'--allow-root {folder}: no such folder')
+    if args.command == 'evaluate':
+        if not os.path.isdir(args.images):
+            raise UsageError(f'--images {args.images}: no such folder')
+        writable_folder(args.output, '--output')
+    if args.command in READING_COMMANDS and not remote:
+        check_workspace_exists(args.workspace)
+
+
+def writable_file(path, option: str) -> None:
+    """A file that can be written: not a folder, in a folder that exists (none is made for it)."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f'{option} {path} is a folder; name a file')
+    if not os.path.isdir(folder):
+        raise UsageError(f'{option} {path}: the folder {folder} does not exist')
+    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        raise UsageError(f'{option} {path}: permission denied')
+
+
+def writable_folder(path, option: str) -> None:
+    """A folder that exists and can be written, or can be made: its nearest existing parent can."""
+    if path is None:
+        return
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f'{option} {path}: {existing} is a file, not a folder')
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f'{option} {path}: cannot write in {existing} (permission denied)')
+
+
 def command_index(args) -> int:
     files, problems = images_or_exit(args.paths, args.errors)
     with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
         tally = index_files(connection, files, {'hash_type': args.hash, 'views': args.views}, args.batch_size)
     report_errors(tally.errors)
     write_error_list(args.errors, problems + tally.errors)
-    unusable = f'; {len(problems)} more path{"s" * (len(problems) != 1)} could not be used (listed above)' if problems else ''
-    print(tally.summary() + unusable, file=sys.stderr)
+    unusable = f'; {counted(len(problems), "more path")} could not be used (listed above)' if problems else ''
+    print(tally.summary() + flow_start(connection) + unusable, file=sys.stderr)
     return exit_code(tally.indexed + tally.updated, len(tally.errors) + len(problems))
+
+
+def flow_start(connection) -> str:
+    """The Flow's start, which a summary's own time leaves out."""
+    return '' if connection.started_in is None else f'; the Flow took {connection.started_in:.1f} s to start'
 
 
 def command_search(args) -> int:
@@ -89,7 +171,7 @@ def command_search(args) -> int:
         from reports.sheets import search_sheet  # matplotlib: half a second to import, for pictures only
         drawn = [search_sheet(r.query, r.matches, os.path.join(args.plot, f'{n:04d}-{os.path.basename(r.query)}.png'))
                  for n, r in enumerate(results, 1) if r.matches]
-        print(f'{len(drawn)} pictures of queries and their matches in {args.plot}', file=sys.stderr)
+        print(f'{counted(len(drawn), "picture")} of queries and their matches in {args.plot}', file=sys.stderr)
     text = FORMATTERS[args.format](results)
     if args.output:
         with open(args.output, 'w', newline='') as file:
@@ -99,7 +181,7 @@ def command_search(args) -> int:
     failed = [r for r in results if r.error]
     report_errors([(r.query, r.error) for r in failed])
     found = sum(1 for r in results if r.matches)
-    print(f'searched {len(results)} images: {found} with matches, {len(results) - found - len(failed)} without, '
+    print(f'searched {counted(len(results), "image")}: {found} with matches, {len(results) - found - len(failed)} without, '
           f'{len(failed)} failed', file=sys.stderr)
     return exit_code(len(results) - len(failed), len(failed) + len(problems))
 
@@ -130,14 +212,14 @@ def command_dedup(args) -> int:
         if not remove:
             return EXIT_OK
         if not args.move_to:
-            print(f'dry run: nothing was moved; --move-to DIR moves the {len(remove)} files of remove.txt',
+            print(f'dry run: nothing was moved; --move-to DIR moves the {counted(len(remove), "file")} of remove.txt',
                   file=sys.stderr)
             return EXIT_OK
         manifest, moved, failed = move_files(remove, args.move_to)
         if moved:  # the index forgets what moved; `undo` then `index` bring it back
             connection.call('/delete', {'uris': moved})
     report_errors(failed)
-    print(f'moved {len(moved)} files to {args.move_to}; `python app.py undo {manifest}` puts them back',
+    print(f'moved {counted(len(moved), "file")} to {args.move_to}; `python app.py undo {manifest}` puts them back',
           file=sys.stderr)
     return exit_code(len(moved), len(failed))
 
@@ -179,11 +261,12 @@ def dedup_summary(groups, images: int, against=None) -> str:
     remove = files_to_remove(groups)
     reclaim = f'{bytes_reclaimable(groups) / 1e6:.1f} MB reclaimable'
     if against:
-        return (f'{images} indexed images: {len(groups)} images of {against} have copies in the index; '
-                f'{len(remove)} indexed files to remove, {reclaim}')
+        return (f'{counted(images, "indexed image")}: {counted(len(groups), "image")} of {against} '
+                f'{"has" if len(groups) == 1 else "have"} copies in the index; '
+                f'{counted(len(remove), "indexed file")} to remove, {reclaim}')
     exact = sum(1 for g in groups if g['kind'] == 'exact')
-    return (f'{images} images: {exact} exact duplicate groups, {len(groups) - exact} near-duplicate groups; '
-            f'{len(remove)} files to remove, {reclaim}')
+    return (f'{counted(images, "image")}: {counted(exact, "exact duplicate group")}, '
+            f'{counted(len(groups) - exact, "near-duplicate group")}; {counted(len(remove), "file")} to remove, {reclaim}')
 
 
 def command_undo(args) -> int:
@@ -219,8 +302,15 @@ def command_status(args) -> int:
     return EXIT_OK
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its usage errors in one line, like check_arguments' (--help has the usage)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog='app.py', description=__doc__.split('\n')[0],
+    top = OneLineParser(prog='app.py', description=__doc__.split('\n')[0],
                                   epilog='Exit codes: 0 all done, 1 nothing could be done, 2 wrong usage, '
                                          '3 done but some files failed.')
     commands = top.add_subparsers(dest='command', required=True)
@@ -233,10 +323,12 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument('--host', help='a running Flow (grpc://HOST:PORT or HOST:PORT) instead of a local one')
         # Scaling out (README, "Scaling out"): for the Flow started here; a --host Flow has its own.
         sub.add_argument('--replicas', type=positive, metavar='N',
-                         help='hasher replicas, each a process hashing requests in parallel (default: flow.yml, 1)')
+                         help='hasher replicas, each a process hashing requests in parallel '
+                              f'(default: {flow_setting("hasher", "replicas", 1)}, from flow.yml)')
         sub.add_argument('--shards', type=positive, metavar='N',
                          help='indexer shards, each storing a part of the index in WORKSPACE/SimpleIndexer/<shard>; '
-                              'a workspace is always used with the number it was indexed with (default: flow.yml, 1)')
+                              'a workspace is always used with the number it was indexed with '
+                              f'(default: {flow_setting("indexer", "shards", 1)}, from flow.yml)')
         return sub
 
     def hashed_paths(sub, verb):
@@ -343,9 +435,19 @@ def non_negative(text: str) -> int:
 
 
 def main(argv=None) -> int:
+    from jina.excepts import BadServer
     args = parser().parse_args(argv)
     try:
+        check_arguments(args)
         return args.function(args)
+    except (UsageError, WrongShards) as error:
+        print(f'app.py {args.command}: error: {error}', file=sys.stderr)
+        return EXIT_USAGE
+    except BadServer as error:  # a request the Flow refused: its message, not the client's traceback
+        header = error.args[0] if error.args else None
+        reason = header.status.description if hasattr(header, 'status') else str(error)
+        print(f'error: the Flow refused the request: {reason}', file=sys.stderr)
+        return EXIT_NOTHING_DONE
     except KeyboardInterrupt:
         print('interrupted: what was acknowledged before is in the index', file=sys.stderr)
         return EXIT_NOTHING_DONE

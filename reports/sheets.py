@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use('Agg')  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
+from client.output import counted  # noqa: E402
 from reports.previews import preview  # noqa: E402
 
 COLUMNS = 6
@@ -66,9 +67,10 @@ def group_sheet(group: dict, out_path: str) -> str:
     keep = group['keep']
     return draw_sheet((keep['uri'], f'KEEP {_size(keep)}'),
                       [(d['uri'], f'{d["distance"]} bits {_size(d)}') for d in group['duplicates']],
-                      f'group {group["group"]} ({group["kind"]}): {1 + len(group["duplicates"])} files', out_path)
+                      f'group {group["group"]} ({group["kind"]}): {counted(1 + len(group["duplicates"]), "file")}',
+                      out_path)
 
 
 def search_sheet(query: str, matches: List[dict], out_path: str) -> str:
     return draw_sheet((query, 'QUERY'), [(m['uri'], f'{m["distance"]} bits') for m in matches],
-                      f'{os.path.basename(query)}: {len(matches)} matches', out_path)
+                      f'{os.path.basename(query)}: {counted(len(matches), "match")}', out_path)
