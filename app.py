@@ -41,6 +41,7 @@ VIEWS_AUTO_LIMIT = 100_000  # dedup compares views up to this many images (see v
 MAX_HASH_BITS = 32 * 32  # the largest hash a Flow makes (hash_size 32): a remote Flow's may be any size up to it
 MAX_BATCH = 10_000  # images per request: more only holds more memory in every process, for no speed
 READING_COMMANDS = ('search', 'dedup', 'status')  # these never create a workspace
+IN_BOTH = 'in-both.txt'  # dedup --against: the files that are in the index and in the other set
 
 
 class UsageError(Exception):
@@ -197,15 +198,18 @@ def command_dedup(args) -> int:
         if not images:
             print('error: the index is empty: run `python app.py index PATH` first', file=sys.stderr)
             return EXIT_NOTHING_DONE
+        in_both = []
         if args.against:
             parameters['views'] = args.views is not False  # a search per image: views cost little
-            groups, errors = leak_groups(connection, args.against, parameters, args.batch_size)
+            groups, errors, in_both = leak_groups(connection, args.against, parameters, args.batch_size)
             report_errors(errors)
         else:
             parameters['views'] = views_for_all_pairs(args.views, images)
             groups = duplicate_groups(connection, parameters, shards, images)
-        summary = dedup_summary(groups, images, args.against)
+        summary = dedup_summary(groups, images, args.against, in_both)
         written = write_reports(groups, args, summary)
+        if args.against:
+            written.append(write_lines(os.path.join(args.output, IN_BOTH), in_both))
         remove = files_to_remove(groups)
         print(summary, file=sys.stderr)
         print('wrote ' + ', '.join(written), file=sys.stderr)
@@ -237,6 +241,12 @@ def views_for_all_pairs(asked, images: int) -> bool:
     return False
 
 
+def write_lines(path: str, lines) -> str:
+    with open(path, 'w') as file:
+        file.writelines(line + '\n' for line in lines)
+    return path
+
+
 def write_reports(groups, args, summary: str) -> list:
     """groups.json, duplicates.csv, remove.txt, contact sheets and report.html in --output."""
     from reports.sheets import group_sheet  # matplotlib: half a second to import, for pictures only
@@ -257,13 +267,15 @@ def write_reports(groups, args, summary: str) -> list:
     return written
 
 
-def dedup_summary(groups, images: int, against=None) -> str:
+def dedup_summary(groups, images: int, against=None, in_both=()) -> str:
     remove = files_to_remove(groups)
     reclaim = f'{bytes_reclaimable(groups) / 1e6:.1f} MB reclaimable'
     if against:
+        # A file in both sets is no copy to remove: moving it would take it from both.
+        both = f'; {counted(len(in_both), "file")} in both sets, left out of remove.txt ({IN_BOTH})' if in_both else ''
         return (f'{counted(images, "indexed image")}: {counted(len(groups), "image")} of {against} '
                 f'{"has" if len(groups) == 1 else "have"} copies in the index; '
-                f'{counted(len(remove), "indexed file")} to remove, {reclaim}')
+                f'{counted(len(remove), "indexed file")} to remove, {reclaim}{both}')
     exact = sum(1 for g in groups if g['kind'] == 'exact')
     return (f'{counted(images, "image")}: {counted(exact, "exact duplicate group")}, '
             f'{counted(len(groups) - exact, "near-duplicate group")}; {counted(len(remove), "file")} to remove, {reclaim}')
@@ -271,14 +283,19 @@ def dedup_summary(groups, images: int, against=None) -> str:
 
 def command_undo(args) -> int:
     try:
-        restored, failed = undo(args.manifest)
+        restored, already, failed = undo(args.manifest)
     except (OSError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return EXIT_NOTHING_DONE
     report_errors(failed)
-    print(f'restored {len(restored)} files, {len(failed)} failed; run `python app.py index` on them to index them again',
-          file=sys.stderr)
-    return exit_code(len(restored), len(failed))
+    if already and not restored and not failed:
+        print(f'already undone: every file of {args.manifest} is back in place ({counted(len(already), "file")})',
+              file=sys.stderr)
+        return EXIT_OK
+    earlier = f' ({len(already)} were back already)' if already else ''
+    print(f'restored {counted(len(restored), "file")}{earlier}, {len(failed)} failed; '
+          f'run `python app.py index` on them to index them again', file=sys.stderr)
+    return exit_code(len(restored) + len(already), len(failed))
 
 
 def command_serve(args) -> int:

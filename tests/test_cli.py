@@ -3,6 +3,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,12 +29,16 @@ def workspace(tmp_path_factory):
     workspace = str(tmp_path_factory.mktemp('cli') / 'workspace')
     run = app('index', os.path.join(DATA, 'index'), '--workspace', workspace, check_exit=0)
     assert f'indexed {len(INDEX_IMAGES)} new, 0 updated, 0 failed' in run.stderr
+    # The work's time and the Flow's start, which the work's time leaves out.
+    assert re.search(rf'\({len(INDEX_IMAGES)} images in [\d.]+ s, [\d.]+ images/s\); the Flow took [\d.]+ s to start$',
+                     run.stderr.splitlines()[-1]), run.stderr
     return workspace
 
 
 def search_json(workspace, *extra):
     run = app('search', os.path.join(DATA, 'query'), '--workspace', workspace, '--format', 'json', *extra,
               check_exit=0)
+    assert run.stdout.endswith(']\n')  # text output ends its last line
     return json.loads(run.stdout)
 
 
@@ -70,7 +75,7 @@ def test_csv_output_to_a_file_with_threshold_and_limit(workspace, tmp_path):
 def test_table_output_names_the_match(workspace):
     run = app('search', QUERY_IMAGES[0], '--workspace', workspace, check_exit=0)
     assert os.path.basename(original_of(QUERY_IMAGES[0])) in run.stdout
-    assert 'searched 1 images: 1 with matches, 0 without, 0 failed' in run.stderr
+    assert 'searched 1 image: 1 with matches, 0 without, 0 failed' in run.stderr
 
 
 def test_broken_and_missing_files_are_reported_and_the_rest_indexed(tmp_path):
