@@ -61,6 +61,9 @@ def check_known(parameters: dict, endpoint: str) -> None:
                            f'{endpoint} (accepted: {accepted})')
 
 
+LOG_FILE_COLUMNS = 240  # a refused request's line, whole, in a log file
+
+
 class _OneLineForRequestErrors(logging.Filter):
     """Jina logs every failed request with its traceback and a hint about --quiet-error (which
     would silence real faults too). A RequestError is the client's mistake: one line says it."""
@@ -83,6 +86,10 @@ def log_request_errors_in_one_line(runtime_name) -> None:
         if (name == runtime_name or name.startswith(f'{runtime_name}/')) and isinstance(logger, logging.Logger) \
                 and not any(isinstance(f, _OneLineForRequestErrors) for f in logger.filters):
             logger.addFilter(_OneLineForRequestErrors())
+            for handler in logger.handlers:  # Jina's rich handler wraps at 80 columns in a log file
+                console = getattr(handler, 'console', None)
+                if console is not None and not console.is_terminal:
+                    console.width = LOG_FILE_COLUMNS
 
 
 def hash_type(parameters: dict, default: str, name: str = 'hash_type') -> str:
@@ -106,8 +113,8 @@ def whole_number(parameters: dict, name: str, default: int, low: int, high: int)
     value = parameters.get(name, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
         raise RequestError(f'{name} must be a whole number, not {value!r}')
-    if not low <= value <= high:
-        raise RequestError(f'{name} must be between {low} and {high}, not {value!r}')
+    if not low <= value <= high:  # -1.0 from JSON is said as the -1 the client wrote
+        raise RequestError(f'{name} must be between {low} and {high}, not {int(value)}')
     return int(value)
 
 
