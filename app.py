@@ -169,8 +169,12 @@ def command_search(args) -> int:
     with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
         results = search_files(connection, files, parameters, args.batch_size)
     if args.plot:
-        from reports.sheets import search_sheet  # matplotlib: half a second to import, for pictures only
-        drawn = [search_sheet(r.query, r.matches, os.path.join(args.plot, f'{n:04d}-{os.path.basename(r.query)}.png'))
+        from reports.sheets import distinguishing_names, search_sheet  # matplotlib: half a second, for pictures only
+        names = distinguishing_names([os.path.abspath(r.query) for r in results] +
+                                     [m['uri'] for r in results for m in r.matches])
+        names.update({r.query: names[os.path.abspath(r.query)] for r in results})  # a query is drawn by the path given
+        drawn = [search_sheet(r.query, r.matches, os.path.join(args.plot, f'{n:04d}-{os.path.basename(r.query)}.png'),
+                              names)
                  for n, r in enumerate(results, 1) if r.matches]
         print(f'{counted(len(drawn), "picture")} of queries and their matches in {args.plot}', file=sys.stderr)
     text = FORMATTERS[args.format](results)
@@ -249,12 +253,13 @@ def write_lines(path: str, lines) -> str:
 
 def write_reports(groups, args, summary: str) -> list:
     """groups.json, duplicates.csv, remove.txt, contact sheets and report.html in --output."""
-    from reports.sheets import group_sheet  # matplotlib: half a second to import, for pictures only
+    from reports.sheets import distinguishing_names, group_sheet  # matplotlib: half a second, for pictures only
     written = write_data_files(groups, args.output)
     sheets = groups[:args.max_sheets]
+    names = distinguishing_names(m['uri'] for g in groups for m in [g['keep']] + g['duplicates'])
     progress = Progress('drawing', len(sheets), noun='contact sheets')
     for group in sheets:
-        group_sheet(group, os.path.join(args.output, 'groups', f'group-{group["group"]:05d}.png'))
+        group_sheet(group, os.path.join(args.output, 'groups', f'group-{group["group"]:05d}.png'), names)
         progress.advance(1)
     if len(groups) > len(sheets):
         print(f'drew contact sheets for the first {len(sheets)} of {len(groups)} groups (--max-sheets); '

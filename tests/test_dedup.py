@@ -4,6 +4,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import urllib.parse
 from html.parser import HTMLParser
 
 import pytest
@@ -95,6 +97,51 @@ def test_every_output_is_well_formed(photos, tmp_path):
     members = {m['uri'] for g in groups for m in [g['keep']] + g['duplicates']}
     assert set(embedded['thumbnails']) == members
     assert all(uri.startswith('data:image/jpeg;base64,') for uri in embedded['thumbnails'].values())
+    # Each file is linked (and shown full size on a click): a file:// URL that names the file itself.
+    assert set(embedded['links']) == members
+    assert all(urllib.parse.unquote(urllib.parse.urlparse(link).path) == uri and os.path.isfile(uri)
+               for uri, link in embedded['links'].items())
+
+
+def test_the_report_script_is_valid_javascript(photos, tmp_path):
+    node = shutil.which('node')
+    if not node:
+        pytest.skip('no node to check the script with')
+    dedup(photos, tmp_path)
+    page = open(tmp_path / 'report.html', encoding='utf-8').read()
+    script = page.rsplit('<script>', 1)[1].split('</script>')[0]
+    (tmp_path / 'report.js').write_text(script)
+    checked = subprocess.run([node, '--check', str(tmp_path / 'report.js')], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_a_members_evidence_goes_into_groups_json_and_the_report_and_none_is_made_up(tmp_path):
+    from types import SimpleNamespace
+    from reports.groups import group_of
+    from reports.html import write_report
+    kept = SimpleNamespace(uri=INDEX_IMAGES[0], id='a', width=1, height=1, byte_size=1)
+    copy = SimpleNamespace(uri=QUERY_IMAGES[0], id='b', width=1, height=1, byte_size=1, distance=3,
+                           evidence={'bits': 3, 'views': 'plain~crops'})
+    plain = SimpleNamespace(uri=QUERY_IMAGES[1], id='c', width=1, height=1, byte_size=1, distance=4)
+    group = group_of(1, 'near', kept, [copy, plain])
+    assert [m.get('evidence') for m in group['duplicates']] == [{'bits': 3, 'views': 'plain~crops'}, None]
+    assert 'evidence' not in group['keep']
+    parser = ReportData()
+    parser.feed(open(write_report([group], 'summary', str(tmp_path / 'report.html')), encoding='utf-8').read())
+    assert json.loads(parser.text)['groups'][0]['duplicates'][0]['evidence'] == {'bits': 3, 'views': 'plain~crops'}
+
+
+def test_contact_sheets_name_files_by_their_shortest_distinguishing_path(tmp_path):
+    from reports.sheets import distinguishing_names
+    copy = str(tmp_path / 'elsewhere' / os.path.basename(INDEX_IMAGES[0]))
+    names = distinguishing_names([INDEX_IMAGES[0], copy, INDEX_IMAGES[1], QUERY_IMAGES[0]])
+    assert names[INDEX_IMAGES[0]] == os.path.join('index', os.path.basename(INDEX_IMAGES[0]))
+    assert names[copy] == os.path.join('elsewhere', os.path.basename(INDEX_IMAGES[0]))
+    assert names[INDEX_IMAGES[1]] == os.path.basename(INDEX_IMAGES[1])  # a name of its own: the name alone
+    assert names[QUERY_IMAGES[0]] == os.path.basename(QUERY_IMAGES[0])
+    same_folder_name = [str(tmp_path / 'a' / 'set' / 'x.jpg'), str(tmp_path / 'b' / 'set' / 'x.jpg')]
+    assert sorted(distinguishing_names(same_folder_name).values()) == [os.path.join('a', 'set', 'x.jpg'),
+                                                                         os.path.join('b', 'set', 'x.jpg')]
 
 
 def test_an_exact_copy_is_an_exact_group_and_a_preferred_folder_wins(tmp_path):
