@@ -1,18 +1,25 @@
 """Near-duplicate image detection with perceptual hashes, as a Jina Flow.
 
-    python app.py index  PATH... [--workspace DIR] [--hash phash] [--host HOST:PORT] [--errors FILE] [--no-views]
-    python app.py search PATH... [--threshold BITS] [--limit K] [--format table|json|csv] [--output FILE]
-                                 [--rotations] [--no-views]
-    python app.py dedup          [--workspace DIR] [--threshold BITS] [--output DIR] [--strict] [--keep POLICY]
-                                 [--prefer DIR] [--against PATH_OR_WORKSPACE] [--move-to DIR] [--rotations] [--no-views]
-    python app.py undo  MANIFEST
+    python app.py index  PATH... [--workspace DIR] [--hash phash] [--host HOST:PORT] [--batch-size N]
+                                 [--errors FILE] [--no-views]
+    python app.py search PATH... [--workspace DIR] [--hash phash] [--threshold BITS] [--limit K]
+                                 [--format table|json|csv] [--output FILE] [--plot DIR] [--host HOST:PORT]
+                                 [--batch-size N] [--rotations] [--no-views]
+    python app.py dedup          [--workspace DIR] [--hash phash] [--threshold BITS] [--output DIR] [--strict]
+                                 [--keep best|oldest|first] [--prefer DIR]... [--against PATH_OR_WORKSPACE]
+                                 [--move-to DIR] [--max-sheets N] [--host HOST:PORT] [--batch-size N]
+                                 [--rotations] [--views | --no-views]
+    python app.py undo   MANIFEST
     python app.py serve          [--workspace DIR] [--host 127.0.0.1] [--port-grpc N] [--port-http N]
+                                 [--allow-root DIR]...
     python app.py status         [--workspace DIR] [--host HOST:PORT]
     python app.py evaluate       [--images DIR] [--output DIR] [--single-only]
 
-Without --host a command starts the Flow of flow.yml here, on the workspace; with --host it
-talks to a Flow started by `serve`. Exit codes: 0 all done, 1 nothing could be done,
-2 wrong usage, 3 done but some files failed (each is listed on stderr).
+index, search, dedup, serve and status also take --replicas N and --shards N for the Flow they
+start. Without --host a command starts the Flow of flow.yml here, on the workspace; with --host
+it talks to a Flow started by `serve`. Exit codes: 0 all done, 1 nothing could be done (search,
+dedup and status on a workspace that does not exist among them), 2 wrong usage (said in one
+line, before any work), 3 done but some files failed (each is listed on stderr).
 """
 import argparse
 import json

@@ -1,6 +1,7 @@
 """Wrong command lines are refused in one line, with exit 2, before any work; reading commands
 never create a workspace. In process (app.main), since none of these may start a Flow."""
 import os
+import re
 
 import pytest
 
@@ -104,3 +105,13 @@ def test_counts_take_the_number_of_their_noun():
     assert [counted(1, 'image'), counted(2, 'image'), counted(0, 'image')] == ['1 image', '2 images', '0 images']
     assert [counted(1, 'match'), counted(3, 'match')] == ['1 match', '3 matches']
     assert counted(2, 'more path') == '2 more paths'
+
+
+def test_the_usage_in_app_py_names_every_option_of_every_command():
+    commands = next(a for a in app.parser()._actions if isinstance(a, app.argparse._SubParsersAction)).choices
+    usage = app.__doc__.split('\n\n')[1]
+    for name, sub in commands.items():
+        lines = usage.split(f'python app.py {name}')[1].split('python app.py')[0]
+        options = {o for action in sub._actions for o in action.option_strings if o.startswith('--')}
+        missing = options - {'--help', '--replicas', '--shards'} - set(re.findall(r'--[a-z-]+', lines))
+        assert not missing, f'{name}: {sorted(missing)} missing from the usage in app.py'
