@@ -30,7 +30,7 @@ import sys
 from client.connection import (DEFAULT_PORTS, DEFAULT_WORKSPACE, check_shards, connect, flow_config, flow_setting,
                                hash_bits, load_flow)
 from client.files import find_images
-from client.dedup import duplicate_groups, leak_groups
+from client.dedup import NothingToCheck, duplicate_groups, leak_groups
 from client.jobs import index_files, search_files
 from client.moving import move_files, undo
 from client.output import FORMATTERS, counted
@@ -115,6 +115,11 @@ def check_arguments(args) -> None:
             if not os.path.isdir(folder):
                 raise UsageError(f'--prefer {folder}: no such folder')
     if args.command == 'serve':
+        for option, port in (('--port-grpc', args.port_grpc), ('--port-http', args.port_http)):
+            if port > 65535:
+                raise UsageError(f'{option} {port}: ports go up to 65535')
+        if args.port_grpc == args.port_http:
+            raise UsageError(f'--port-grpc and --port-http are both {args.port_grpc}: gRPC and HTTP need a port each')
         for folder in args.allow_root:
             if not os.path.isdir(folder):
                 raise UsageError(f'--allow-root {folder}: no such folder')
@@ -212,7 +217,11 @@ def command_dedup(args) -> int:
         in_both = []
         if args.against:
             parameters['views'] = args.views is not False  # a search per image: views cost little
-            groups, errors, in_both = leak_groups(connection, args.against, parameters, args.batch_size)
+            try:
+                groups, errors, in_both = leak_groups(connection, args.against, parameters, args.batch_size)
+            except NothingToCheck as error:
+                print(f'error: {error}', file=sys.stderr)
+                return EXIT_NOTHING_DONE
             report_errors(errors)
         else:
             parameters['views'] = views_for_all_pairs(args.views, images)

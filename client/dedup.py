@@ -65,6 +65,10 @@ def index_databases(workspace: str) -> List[str]:
     return sorted(glob.glob(os.path.join(workspace, '*', '*', 'index.db')))
 
 
+class NothingToCheck(Exception):
+    """dedup --against names a folder with nothing in it to check."""
+
+
 def leak_groups(connection: Connection, against: str, parameters: dict,
                 batch_size: int) -> Tuple[List[dict], List[Tuple[str, str]], List[str]]:
     """For each image of another set (a folder of images, or another workspace) that has copies in the
@@ -86,6 +90,8 @@ def leak_groups(connection: Connection, against: str, parameters: dict,
     else:
         labels, problems = find_images([against])
         errors.extend(problems)
+        if not labels:  # a check of nothing must not pass as "no leak"
+            raise NothingToCheck(f'{against} is no workspace and holds no image files')
         make_doc = None
         other_set = {os.path.abspath(label) for label in labels}
 

@@ -1,6 +1,5 @@
 """The index and search jobs: files in, documents through the Flow, a tally and results out."""
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import List, Tuple

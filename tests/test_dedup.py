@@ -186,6 +186,13 @@ def test_against_an_overlapping_set_lists_no_file_as_its_own_copy_and_removes_no
     assert f'{len(QUERY_IMAGES)} files in both sets, left out of remove.txt (in-both.txt)' in run.stderr
 
 
+def test_against_a_folder_without_images_is_no_passed_check(photos, tmp_path):
+    empty = tmp_path / 'test-set'
+    empty.mkdir()
+    run = dedup(photos, tmp_path / 'out', '--against', str(empty), check_exit=1)
+    assert run.stderr.splitlines()[-1] == f'error: {empty} is no workspace and holds no image files'
+
+
 def test_move_to_then_undo_restores_every_file_byte_for_byte(tmp_path):
     photos = tmp_path / 'photos'
     shutil.copytree(os.path.join(DATA, 'query'), photos / 'query')

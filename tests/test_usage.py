@@ -52,6 +52,8 @@ def workspace(tmp_path):
     (['dedup', '--move-to', INDEX_IMAGES[0]], f'{INDEX_IMAGES[0]} is a file, not a folder'),
     (['index', INDEX_IMAGES[0], '--errors', '/missing/dir/errors.json'], "argument --errors: can't open"),
     (['serve', '--allow-root', '/nonexistent'], '--allow-root /nonexistent: no such folder'),
+    (['serve', '--port-grpc', '70000'], '--port-grpc 70000: ports go up to 65535'),
+    (['serve', '--port-grpc', '5000', '--port-http', '5000'], '--port-grpc and --port-http are both 5000'),
 ])
 def test_a_wrong_command_line_is_one_line_and_exit_2_before_any_work(capsys, workspace, tmp_path, argv, message):
     output = tmp_path / 'out'
