@@ -155,7 +155,7 @@ def test_an_exact_copy_is_an_exact_group_and_a_preferred_folder_wins(tmp_path):
               '--prefer', str(folder / 'curated'), check_exit=0)
     group, = json.load(open(tmp_path / 'out' / 'groups.json'))
     assert group['kind'] == 'exact' and group['keep']['uri'] == str(folder / 'curated' / 'a-copy.jpg')
-    assert '1 exact duplicate groups, 0 near-duplicate groups' in run.stderr
+    assert '2 images: 1 exact duplicate group, 0 near-duplicate groups; 1 file to remove' in run.stderr
 
 
 def test_against_a_folder_and_against_a_workspace_list_the_leaks(tmp_path):
