@@ -91,6 +91,17 @@ def check_arguments(args) -> None:
     cannot be written, or a server's traceback; and a reading command on a workspace that does
     not exist (WorkspaceError, exit 1) instead of a new, empty index that answers "no match"."""
     remote = bool(getattr(args, 'host', None)) and args.command != 'serve'
+    check_request_options(args, remote)
+    check_paths = {'search': check_search_paths, 'dedup': check_dedup_paths, 'serve': check_serve_options,
+                   'evaluate': check_evaluate_paths}.get(args.command)
+    if check_paths:
+        check_paths(args)
+    if args.command in READING_COMMANDS and not remote:
+        check_workspace_exists(args.workspace)
+
+
+def check_request_options(args, remote: bool) -> None:
+    """The Flow's options and the request parameters the client can check itself."""
     for option in ('replicas', 'shards'):
         if remote and getattr(args, option, None) is not None:
             raise UsageError(f'--{option} is for a Flow started here; the Flow at {args.host} has its own')
@@ -103,32 +114,40 @@ def check_arguments(args) -> None:
         raise UsageError(f'--limit {args.limit} is more than the {MAX_LIMIT:,} matches a query can return')
     if getattr(args, 'batch_size', 0) > MAX_BATCH:
         raise UsageError(f'--batch-size {args.batch_size} is more than {MAX_BATCH:,} images per request')
-    if args.command == 'search':
-        writable_file(args.output, '--output')
-        writable_folder(args.plot, '--plot')
-    if args.command == 'dedup':
-        writable_folder(args.output, '--output')
-        writable_folder(args.move_to, '--move-to')
-        if args.against and not os.path.exists(args.against):
-            raise UsageError(f'--against {args.against}: no such file or folder')
-        for folder in args.prefer:
-            if not os.path.isdir(folder):
-                raise UsageError(f'--prefer {folder}: no such folder')
-    if args.command == 'serve':
-        for option, port in (('--port-grpc', args.port_grpc), ('--port-http', args.port_http)):
-            if port > 65535:
-                raise UsageError(f'{option} {port}: ports go up to 65535')
-        if args.port_grpc == args.port_http:
-            raise UsageError(f'--port-grpc and --port-http are both {args.port_grpc}: gRPC and HTTP need a port each')
-        for folder in args.allow_root:
-            if not os.path.isdir(folder):
-                raise UsageError(f'--allow-root {folder}: no such folder')
-    if args.command == 'evaluate':
-        if not os.path.isdir(args.images):
-            raise UsageError(f'--images {args.images}: no such folder')
-        writable_folder(args.output, '--output')
-    if args.command in READING_COMMANDS and not remote:
-        check_workspace_exists(args.workspace)
+
+
+def check_search_paths(args) -> None:
+    writable_file(args.output, '--output')
+    writable_folder(args.plot, '--plot')
+
+
+def check_dedup_paths(args) -> None:
+    writable_folder(args.output, '--output')
+    writable_folder(args.move_to, '--move-to')
+    if args.against and not os.path.exists(args.against):
+        raise UsageError(f'--against {args.against}: no such file or folder')
+    for folder in args.prefer:
+        existing_folder(folder, '--prefer')
+
+
+def check_serve_options(args) -> None:
+    for option, port in (('--port-grpc', args.port_grpc), ('--port-http', args.port_http)):
+        if port > 65535:
+            raise UsageError(f'{option} {port}: ports go up to 65535')
+    if args.port_grpc == args.port_http:
+        raise UsageError(f'--port-grpc and --port-http are both {args.port_grpc}: gRPC and HTTP need a port each')
+    for folder in args.allow_root:
+        existing_folder(folder, '--allow-root')
+
+
+def check_evaluate_paths(args) -> None:
+    existing_folder(args.images, '--images')
+    writable_folder(args.output, '--output')
+
+
+def existing_folder(path: str, option: str) -> None:
+    if not os.path.isdir(path):
+        raise UsageError(f'{option} {path}: no such folder')
 
 
 def writable_file(path, option: str) -> None:
@@ -349,8 +368,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     top = OneLineParser(prog='app.py', description=__doc__.split('\n')[0],
-                                  epilog='Exit codes: 0 all done, 1 nothing could be done, 2 wrong usage, '
-                                         '3 done but some files failed.')
+                        epilog='Exit codes: 0 all done, 1 nothing could be done, 2 wrong usage, '
+                               '3 done but some files failed.')
     commands = top.add_subparsers(dest='command', required=True)
 
     def command(name, help_text, function, flow_client=True):

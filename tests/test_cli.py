@@ -97,10 +97,15 @@ def test_wrong_usage_exits_2_with_a_message():
     assert run.returncode == 2 and 'invalid choice' in run.stderr
 
 
-def test_a_served_flow_answers_remote_clients_like_the_local_one_and_stops_whole(workspace):
+def test_a_served_flow_answers_remote_clients_like_the_local_one_and_stops_whole(workspace, tmp_path):
     with served(workspace) as (server, grpc_port, _):
         remote = search_json(workspace, '--host', f'127.0.0.1:{grpc_port}')
         assert remote == search_json(workspace)
+        # A request the Flow refuses (a threshold the client cannot check: the remote hash size is
+        # unknown to it) is one line with the Flow's reason, not the client's traceback.
+        refused = app('dedup', '--workspace', workspace, '--host', f'127.0.0.1:{grpc_port}', '--threshold', '100',
+                      '--output', str(tmp_path / 'out'), check_exit=1)
+        assert refused.stderr == 'error: the Flow refused the request: threshold must be between 0 and 64, not 100\n'
         server.terminate()  # SIGTERM, as `kill` and service managers stop a server
         server.wait(timeout=60)
         deadline = time.monotonic() + 30
