@@ -1,20 +1,26 @@
 """Near-duplicate image detection with perceptual hashes, as a Jina Flow.
 
-    python app.py index  PATH... [--workspace DIR] [--hash phash] [--host HOST:PORT] [--errors FILE] [--no-views]
-                                 [--rehash] [--prune]
-    python app.py search PATH... [--threshold BITS] [--limit K] [--format table|json|csv] [--output FILE]
-                                 [--rotations] [--no-views]
-    python app.py dedup          [--workspace DIR] [--threshold BITS] [--output DIR] [--strict] [--keep POLICY]
-                                 [--prefer DIR] [--against PATH_OR_WORKSPACE] [--move-to DIR] [--rotations] [--no-views]
-    python app.py undo  MANIFEST
+    python app.py index  PATH... [--workspace DIR] [--hash phash] [--host HOST:PORT] [--batch-size N]
+                                 [--errors FILE] [--no-views] [--rehash] [--prune]
+    python app.py search PATH... [--workspace DIR] [--hash phash] [--threshold BITS] [--limit K]
+                                 [--format table|json|csv] [--output FILE] [--plot DIR] [--host HOST:PORT]
+                                 [--batch-size N] [--rotations] [--no-views]
+    python app.py dedup          [--workspace DIR] [--hash phash] [--threshold BITS] [--output DIR] [--strict]
+                                 [--keep best|oldest|first] [--prefer DIR]... [--against PATH_OR_WORKSPACE]
+                                 [--move-to DIR] [--max-sheets N] [--host HOST:PORT] [--batch-size N]
+                                 [--rotations] [--views | --no-views]
+    python app.py undo   MANIFEST
     python app.py serve          [--workspace DIR] [--host 127.0.0.1] [--port-grpc N] [--port-http N]
+                                 [--allow-root DIR]...
     python app.py status         [--workspace DIR] [--host HOST:PORT]
     python app.py forget PATH... [--workspace DIR] [--host HOST:PORT]
     python app.py evaluate       [--images DIR] [--output DIR] [--single-only] [--negatives DIR [--labels CSV]]
 
-Without --host a command starts the Flow of flow.yml here, on the workspace; with --host it
-talks to a Flow started by `serve`. Exit codes: 0 all done, 1 nothing could be done,
-2 wrong usage, 3 done but some files failed (each is listed on stderr).
+index, search, dedup, serve and status also take --replicas N and --shards N for the Flow they
+start. Without --host a command starts the Flow of flow.yml here, on the workspace; with --host
+it talks to a Flow started by `serve`. Exit codes: 0 all done, 1 nothing could be done (search,
+dedup and status on a workspace that does not exist among them), 2 wrong usage (said in one
+line, before any work), 3 done but some files failed (each is listed on stderr).
 """
 import argparse
 import json
@@ -22,22 +28,33 @@ import os
 import signal
 import sys
 
-from client.connection import DEFAULT_PORTS, DEFAULT_WORKSPACE, check_shards, connect, flow_config, load_flow
+from client.connection import (DEFAULT_PORTS, DEFAULT_WORKSPACE, check_shards, connect, flow_config, flow_setting,
+                               hash_bits, load_flow)
 from client.files import find_images
-from client.dedup import duplicate_groups, leak_groups, without_missing_files
-from client.jobs import IndexTally, Progress, index_files, search_files
+from client.dedup import NothingToCheck, duplicate_groups, leak_groups, without_missing_files
+from client.jobs import IndexTally, index_files, search_files
 from client.moving import move_files, undo
+from client.output import FORMATTERS, counted
+from client.progress import Progress
 from client.sync import asked_of, forget, missing_files, prune, read_from, split_unchanged, stored_uris
-from client.output import FORMATTERS
-from client.workspace import WorkspaceError, check_workspace
+from client.workspace import WorkspaceError, WrongShards, check_workspace, check_workspace_exists
 from evaluation.command import DEFAULT_IMAGES as EVAL_IMAGES, DEFAULT_OUTPUT as EVAL_OUTPUT, command_evaluate
 from executors.documents import HASH_TYPES
+from executors.simple_indexer.executor import MAX_LIMIT
 from executors.simple_indexer.grouping import KEEP_POLICIES
 from reports.groups import bytes_reclaimable, files_to_remove, write_data_files
 from reports.html import write_report
 
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
 VIEWS_AUTO_LIMIT = 100_000  # dedup compares views up to this many images (see views_for_all_pairs)
+MAX_HASH_BITS = 32 * 32  # the largest hash a Flow makes (hash_size 32): a remote Flow's may be any size up to it
+MAX_BATCH = 10_000  # images per request: more only holds more memory in every process, for no speed
+READING_COMMANDS = ('search', 'dedup', 'status')  # these never create a workspace
+IN_BOTH = 'in-both.txt'  # dedup --against: the files that are in the index and in the other set
+
+
+class UsageError(Exception):
+    """A command line that cannot work as given: said in one line, exit 2, before any work."""
 
 
 def report_errors(errors) -> None:
@@ -70,6 +87,97 @@ def write_error_list(file, errors) -> None:
         file.close()
 
 
+def check_arguments(args) -> None:
+    """What can be known wrong about a command line before the work starts, so that a typo costs
+    one line (UsageError, exit 2) instead of a started Flow, a finished search whose results
+    cannot be written, or a server's traceback; and a reading command on a workspace that does
+    not exist (WorkspaceError, exit 1) instead of a new, empty index that answers "no match"."""
+    remote = bool(getattr(args, 'host', None)) and args.command != 'serve'
+    check_request_options(args, remote)
+    check_paths = {'search': check_search_paths, 'dedup': check_dedup_paths, 'serve': check_serve_options,
+                   'evaluate': check_evaluate_paths}.get(args.command)
+    if check_paths:
+        check_paths(args)
+    if args.command in READING_COMMANDS and not remote:
+        check_workspace_exists(args.workspace)
+
+
+def check_request_options(args, remote: bool) -> None:
+    """The Flow's options and the request parameters the client can check itself."""
+    for option in ('replicas', 'shards'):
+        if remote and getattr(args, option, None) is not None:
+            raise UsageError(f'--{option} is for a Flow started here; the Flow at {args.host} has its own')
+    threshold = getattr(args, 'threshold', None)
+    bits = MAX_HASH_BITS if remote else hash_bits()
+    if threshold is not None and threshold > bits:
+        raise UsageError(f'--threshold {threshold} is more than the {bits} bits of a hash'
+                         + ('' if remote else f' (hash_size {round(bits ** 0.5)} in executors/image_hasher/config.yml)'))
+    if getattr(args, 'limit', 0) > MAX_LIMIT:
+        raise UsageError(f'--limit {args.limit} is more than the {MAX_LIMIT:,} matches a query can return')
+    if getattr(args, 'batch_size', 0) > MAX_BATCH:
+        raise UsageError(f'--batch-size {args.batch_size} is more than {MAX_BATCH:,} images per request')
+
+
+def check_search_paths(args) -> None:
+    writable_file(args.output, '--output')
+    writable_folder(args.plot, '--plot')
+
+
+def check_dedup_paths(args) -> None:
+    writable_folder(args.output, '--output')
+    writable_folder(args.move_to, '--move-to')
+    if args.against and not os.path.exists(args.against):
+        raise UsageError(f'--against {args.against}: no such file or folder')
+    for folder in args.prefer:
+        existing_folder(folder, '--prefer')
+
+
+def check_serve_options(args) -> None:
+    for option, port in (('--port-grpc', args.port_grpc), ('--port-http', args.port_http)):
+        if port > 65535:
+            raise UsageError(f'{option} {port}: ports go up to 65535')
+    if args.port_grpc == args.port_http:
+        raise UsageError(f'--port-grpc and --port-http are both {args.port_grpc}: gRPC and HTTP need a port each')
+    for folder in args.allow_root:
+        existing_folder(folder, '--allow-root')
+
+
+def check_evaluate_paths(args) -> None:
+    existing_folder(args.images, '--images')
+    writable_folder(args.output, '--output')
+
+
+def existing_folder(path: str, option: str) -> None:
+    if not os.path.isdir(path):
+        raise UsageError(f'{option} {path}: no such folder')
+
+
+def writable_file(path, option: str) -> None:
+    """A file that can be written: not a folder, in a folder that exists (none is made for it)."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f'{option} {path} is a folder; name a file')
+    if not os.path.isdir(folder):
+        raise UsageError(f'{option} {path}: the folder {folder} does not exist')
+    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        raise UsageError(f'{option} {path}: permission denied')
+
+
+def writable_folder(path, option: str) -> None:
+    """A folder that exists and can be written, or can be made: its nearest existing parent can."""
+    if path is None:
+        return
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f'{option} {path}: {existing} is a file, not a folder')
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f'{option} {path}: cannot write in {existing} (permission denied)')
+
+
 def command_index(args) -> int:
     if args.prune:  # a folder emptied since it was indexed has nothing to index, and still entries to prune
         files, problems = find_images(args.paths)
@@ -77,7 +185,7 @@ def command_index(args) -> int:
     else:
         files, problems = images_or_exit(args.paths, args.errors)
     parameters = {'hash_type': args.hash, 'views': args.views}
-    tally, unchanged = IndexTally(), 0
+    tally, unchanged, connection = IndexTally(), 0, None
     if not args.rehash and not args.host:  # a file stored from its present size and time is not read again
         files, unchanged = split_unchanged(files, parameters, read_from(args.workspace, args.shards))
     if files or args.prune or args.host:  # nothing changed: no Flow to start
@@ -91,8 +199,8 @@ def command_index(args) -> int:
     tally.unchanged = unchanged
     report_errors(tally.errors)
     write_error_list(args.errors, problems + tally.errors)
-    unusable = f'; {len(problems)} more path{"s" * (len(problems) != 1)} could not be used (listed above)' if problems else ''
-    print(tally.summary() + unusable, file=sys.stderr)
+    unusable = f'; {counted(len(problems), "more path")} could not be used (listed above)' if problems else ''
+    print(tally.summary() + (flow_start(connection) if connection else '') + unusable, file=sys.stderr)
     return exit_code(tally.indexed + tally.updated + tally.unchanged + (tally.pruned or 0),
                      len(tally.errors) + len(problems))
 
@@ -103,8 +211,13 @@ def command_forget(args) -> int:
     if not forgotten:
         print('error: no indexed image is ' + ' or under '.join(args.paths), file=sys.stderr)
         return EXIT_NOTHING_DONE
-    print(f'forgot {forgotten} indexed image{"s" * (forgotten != 1)}; the files were not touched', file=sys.stderr)
+    print(f'forgot {counted(forgotten, "indexed image")}; the files were not touched', file=sys.stderr)
     return EXIT_OK
+
+
+def flow_start(connection) -> str:
+    """The Flow's start, which a summary's own time leaves out."""
+    return '' if connection.started_in is None else f'; the Flow took {connection.started_in:.1f} s to start'
 
 
 def command_search(args) -> int:
@@ -116,10 +229,14 @@ def command_search(args) -> int:
     with connect(args.workspace, args.host, args.replicas, args.shards) as connection:
         results = search_files(connection, files, parameters, args.batch_size)
     if args.plot:
-        from reports.sheets import search_sheet  # matplotlib: half a second to import, for pictures only
-        drawn = [search_sheet(r.query, r.matches, os.path.join(args.plot, f'{n:04d}-{os.path.basename(r.query)}.png'))
+        from reports.sheets import distinguishing_names, search_sheet  # matplotlib: half a second, for pictures only
+        names = distinguishing_names([os.path.abspath(r.query) for r in results] +
+                                     [m['uri'] for r in results for m in r.matches])
+        names.update({r.query: names[os.path.abspath(r.query)] for r in results})  # a query is drawn by the path given
+        drawn = [search_sheet(r.query, r.matches, os.path.join(args.plot, f'{n:04d}-{os.path.basename(r.query)}.png'),
+                              names)
                  for n, r in enumerate(results, 1) if r.matches]
-        print(f'{len(drawn)} pictures of queries and their matches in {args.plot}', file=sys.stderr)
+        print(f'{counted(len(drawn), "picture")} of queries and their matches in {args.plot}', file=sys.stderr)
     text = FORMATTERS[args.format](results)
     if args.output:
         with open(args.output, 'w', newline='') as file:
@@ -129,7 +246,7 @@ def command_search(args) -> int:
     failed = [r for r in results if r.error]
     report_errors([(r.query, r.error) for r in failed])
     found = sum(1 for r in results if r.matches)
-    print(f'searched {len(results)} images: {found} with matches, {len(results) - found - len(failed)} without, '
+    print(f'searched {counted(len(results), "image")}: {found} with matches, {len(results) - found - len(failed)} without, '
           f'{len(failed)} failed', file=sys.stderr)
     return exit_code(len(results) - len(failed), len(failed) + len(problems))
 
@@ -146,30 +263,37 @@ def command_dedup(args) -> int:
         if not images:
             print('error: the index is empty: run `python app.py index PATH` first', file=sys.stderr)
             return EXIT_NOTHING_DONE
+        in_both = []
         if args.against:
             parameters['views'] = args.views is not False  # a search per image: views cost little
-            groups, errors = leak_groups(connection, args.against, parameters, args.batch_size)
+            try:
+                groups, errors, in_both = leak_groups(connection, args.against, parameters, args.batch_size)
+            except NothingToCheck as error:
+                print(f'error: {error}', file=sys.stderr)
+                return EXIT_NOTHING_DONE
             report_errors(errors)
         else:
             parameters['views'] = views_for_all_pairs(args.views, images)
             groups = duplicate_groups(connection, parameters, shards, images)
         groups = without_missing_files(groups)  # never offer to remove a file that is gone
-        summary = dedup_summary(groups, images, args.against)
+        summary = dedup_summary(groups, images, args.against, in_both)
         written = write_reports(groups, args, summary)
+        if args.against:
+            written.append(write_lines(os.path.join(args.output, IN_BOTH), in_both))
         remove = files_to_remove(groups)
         print(summary, file=sys.stderr)
         print('wrote ' + ', '.join(written), file=sys.stderr)
         if not remove:
             return EXIT_OK
         if not args.move_to:
-            print(f'dry run: nothing was moved; --move-to DIR moves the {len(remove)} files of remove.txt',
+            print(f'dry run: nothing was moved; --move-to DIR moves the {counted(len(remove), "file")} of remove.txt',
                   file=sys.stderr)
             return EXIT_OK
         manifest, moved, failed = move_files(remove, args.move_to)
         if moved:  # the index forgets what moved; `undo` then `index` bring it back
             connection.call('/delete', {'uris': moved})
     report_errors(failed)
-    print(f'moved {len(moved)} files to {args.move_to}; `python app.py undo {manifest}` puts them back',
+    print(f'moved {counted(len(moved), "file")} to {args.move_to}; `python app.py undo {manifest}` puts them back',
           file=sys.stderr)
     return exit_code(len(moved), len(failed))
 
@@ -187,14 +311,21 @@ def views_for_all_pairs(asked, images: int) -> bool:
     return False
 
 
+def write_lines(path: str, lines) -> str:
+    with open(path, 'w') as file:
+        file.writelines(line + '\n' for line in lines)
+    return path
+
+
 def write_reports(groups, args, summary: str) -> list:
     """groups.json, duplicates.csv, remove.txt, contact sheets and report.html in --output."""
-    from reports.sheets import group_sheet  # matplotlib: half a second to import, for pictures only
+    from reports.sheets import distinguishing_names, group_sheet  # matplotlib: half a second, for pictures only
     written = write_data_files(groups, args.output)
     sheets = groups[:args.max_sheets]
+    names = distinguishing_names(m['uri'] for g in groups for m in [g['keep']] + g['duplicates'])
     progress = Progress('drawing', len(sheets), noun='contact sheets')
     for group in sheets:
-        group_sheet(group, os.path.join(args.output, 'groups', f'group-{group["group"]:05d}.png'))
+        group_sheet(group, os.path.join(args.output, 'groups', f'group-{group["group"]:05d}.png'), names)
         progress.advance(1)
     if len(groups) > len(sheets):
         print(f'drew contact sheets for the first {len(sheets)} of {len(groups)} groups (--max-sheets); '
@@ -207,27 +338,35 @@ def write_reports(groups, args, summary: str) -> list:
     return written
 
 
-def dedup_summary(groups, images: int, against=None) -> str:
+def dedup_summary(groups, images: int, against=None, in_both=()) -> str:
     remove = files_to_remove(groups)
     reclaim = f'{bytes_reclaimable(groups) / 1e6:.1f} MB reclaimable'
     if against:
-        return (f'{images} indexed images: {len(groups)} images of {against} have copies in the index; '
-                f'{len(remove)} indexed files to remove, {reclaim}')
+        # A file in both sets is no copy to remove: moving it would take it from both.
+        both = f'; {counted(len(in_both), "file")} in both sets, left out of remove.txt ({IN_BOTH})' if in_both else ''
+        return (f'{counted(images, "indexed image")}: {counted(len(groups), "image")} of {against} '
+                f'{"has" if len(groups) == 1 else "have"} copies in the index; '
+                f'{counted(len(remove), "indexed file")} to remove, {reclaim}{both}')
     exact = sum(1 for g in groups if g['kind'] == 'exact')
-    return (f'{images} images: {exact} exact duplicate groups, {len(groups) - exact} near-duplicate groups; '
-            f'{len(remove)} files to remove, {reclaim}')
+    return (f'{counted(images, "image")}: {counted(exact, "exact duplicate group")}, '
+            f'{counted(len(groups) - exact, "near-duplicate group")}; {counted(len(remove), "file")} to remove, {reclaim}')
 
 
 def command_undo(args) -> int:
     try:
-        restored, failed = undo(args.manifest)
+        restored, already, failed = undo(args.manifest)
     except (OSError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return EXIT_NOTHING_DONE
     report_errors(failed)
-    print(f'restored {len(restored)} files, {len(failed)} failed; run `python app.py index` on them to index them again',
-          file=sys.stderr)
-    return exit_code(len(restored), len(failed))
+    if already and not restored and not failed:
+        print(f'already undone: every file of {args.manifest} is back in place ({counted(len(already), "file")})',
+              file=sys.stderr)
+        return EXIT_OK
+    earlier = f' ({len(already)} were back already)' if already else ''
+    print(f'restored {counted(len(restored), "file")}{earlier}, {len(failed)} failed; '
+          f'run `python app.py index` on them to index them again', file=sys.stderr)
+    return exit_code(len(restored) + len(already), len(failed))
 
 
 def command_serve(args) -> int:
@@ -258,10 +397,17 @@ def command_status(args) -> int:
     return EXIT_OK
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its usage errors in one line, like check_arguments' (--help has the usage)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog='app.py', description=__doc__.split('\n')[0],
-                                  epilog='Exit codes: 0 all done, 1 nothing could be done, 2 wrong usage, '
-                                         '3 done but some files failed.')
+    top = OneLineParser(prog='app.py', description=__doc__.split('\n')[0],
+                        epilog='Exit codes: 0 all done, 1 nothing could be done, 2 wrong usage, '
+                               '3 done but some files failed.')
     commands = top.add_subparsers(dest='command', required=True)
 
     def command(name, help_text, function, flow_client=True):
@@ -272,10 +418,12 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument('--host', help='a running Flow (grpc://HOST:PORT or HOST:PORT) instead of a local one')
         # Scaling out (README, "Scaling out"): for the Flow started here; a --host Flow has its own.
         sub.add_argument('--replicas', type=positive, metavar='N',
-                         help='hasher replicas, each a process hashing requests in parallel (default: flow.yml, 1)')
+                         help='hasher replicas, each a process hashing requests in parallel '
+                              f'(default: {flow_setting("hasher", "replicas", 1)}, from flow.yml)')
         sub.add_argument('--shards', type=positive, metavar='N',
                          help='indexer shards, each storing a part of the index in WORKSPACE/SimpleIndexer/<shard>; '
-                              'a workspace is always used with the number it was indexed with (default: flow.yml, 1)')
+                              'a workspace is always used with the number it was indexed with '
+                              f'(default: {flow_setting("indexer", "shards", 1)}, from flow.yml)')
         return sub
 
     def hashed_paths(sub, verb):
@@ -404,9 +552,19 @@ def non_negative(text: str) -> int:
 
 
 def main(argv=None) -> int:
+    from jina.excepts import BadServer
     args = parser().parse_args(argv)
     try:
+        check_arguments(args)
         return args.function(args)
+    except (UsageError, WrongShards) as error:
+        print(f'app.py {args.command}: error: {error}', file=sys.stderr)
+        return EXIT_USAGE
+    except BadServer as error:  # a request the Flow refused: its message, not the client's traceback
+        header = error.args[0] if error.args else None
+        reason = header.status.description if hasattr(header, 'status') else str(error)
+        print(f'error: the Flow refused the request: {reason}', file=sys.stderr)
+        return EXIT_NOTHING_DONE
     except KeyboardInterrupt:
         print('interrupted: what was acknowledged before is in the index', file=sys.stderr)
         return EXIT_NOTHING_DONE

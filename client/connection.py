@@ -6,6 +6,7 @@ order of magnitude slower over gRPC).
 """
 import os
 import sys
+import time
 import warnings
 from contextlib import contextmanager, redirect_stdout
 from typing import Callable, Iterable, Iterator, List, Optional, Sequence
@@ -16,6 +17,7 @@ from client.workspace import check_workspace
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLOW_YML = os.path.join(REPOSITORY, 'flow.yml')
+HASHER_YML = os.path.join(REPOSITORY, 'executors', 'image_hasher', 'config.yml')
 DEFAULT_WORKSPACE = 'workspace'
 DEFAULT_PORTS = (54321, 54322)  # gRPC, HTTP: the same as flow.yml
 
@@ -59,18 +61,29 @@ def flow_config(workspace: str, host: str = '127.0.0.1', ports: Optional[Sequenc
     return config
 
 
+def flow_setting(executor: str, key: str, default):
+    """A setting of one executor of flow.yml (`replicas`, `shards`), for defaults and help texts."""
+    with open(FLOW_YML) as file:
+        settings = [e for e in yaml.safe_load(file)['executors'] if e['name'] == executor][0]
+    return settings.get(key, default)
+
+
+def hash_bits() -> int:
+    """Bits of the hashes the hasher of flow.yml makes (hash_size squared): the most a threshold can be."""
+    with open(HASHER_YML) as file:
+        return yaml.safe_load(file)['with']['hash_size'] ** 2
+
+
 def check_shards(workspace: str, shards: Optional[int]) -> None:
     """Refuse, in words, a workspace indexed with another number of shards (the shards would
     refuse it too, but Jina would only say that the Flow did not start)."""
-    from client.workspace import WorkspaceError
+    from client.workspace import WrongShards
     from executors.simple_indexer.sharding import partition_problem
     if shards is None:
-        with open(FLOW_YML) as file:
-            indexer = [e for e in yaml.safe_load(file)['executors'] if e['name'] == 'indexer'][0]
-        shards = indexer.get('shards', 1)
+        shards = flow_setting('indexer', 'shards', 1)
     problem = partition_problem(os.path.join(os.path.abspath(workspace), 'SimpleIndexer'), shards)
     if problem:
-        raise WorkspaceError(problem)
+        raise WrongShards(problem)
 
 
 def skip_empty_argument_warnings() -> None:
@@ -102,9 +115,10 @@ def load_flow(config: dict):
 class Connection:
     """Sends documents to a Flow in batches and hands each batch's answer to a callback."""
 
-    def __init__(self, client, remote: bool):
+    def __init__(self, client, remote: bool, started_in: Optional[float] = None):
         self.client = client
         self.remote = remote
+        self.started_in = started_in  # seconds the local Flow took to start; None for a remote one
 
     def post(self, endpoint: str, docs: Iterable, parameters: Optional[dict] = None, batch_size: int = 32,
              on_batch: Optional[Callable[[List, Optional[str]], None]] = None) -> None:
@@ -158,15 +172,17 @@ def connect(workspace: str = DEFAULT_WORKSPACE, host: Optional[str] = None, repl
     check_workspace(workspace)  # a read-only or damaged workspace, said in words before the Flow fails on it
     # The command line's own user may hash any file they can read.
     check_shards(workspace, shards)
+    starting = time.monotonic()
     flow = load_flow(flow_config(workspace, protocols=('grpc',), allowed_roots=[os.sep], replicas=replicas,
                                  shards=shards))
     with open(os.devnull, 'w') as devnull, redirect_stdout(devnull):  # Jina prints a banner on stdout
         flow.start()
+    started_in = time.monotonic() - starting
     try:
         # A client of our own rather than flow.post's: the Flow hands its client the gateway's and the
         # YAML loader's settings, which the client does not know and warns about (1 s of CPU, see
         # skip_empty_argument_warnings).
         from jina import Client
-        yield Connection(Client(host=flow.host, port=flow.port, protocol='grpc'), remote=False)
+        yield Connection(Client(host=flow.host, port=flow.port, protocol='grpc'), remote=False, started_in=started_in)
     finally:
         flow.close()

@@ -12,6 +12,7 @@ from client.jobs import Progress, send_files
 from client.sync import is_missing
 from executors.documents import ImageDoc
 from executors.match import Evidence, evidence_of_doc
+from executors.parameters import KNOWN_PARAMETERS
 from executors.shard_merger.merge import entries_table, entry_key, group_entries
 from executors.simple_indexer.executor import MAX_LIMIT, group_document
 from executors.simple_indexer.store import stored_hashes
@@ -106,12 +107,18 @@ def index_databases(workspace: str) -> List[str]:
     return sorted(glob.glob(os.path.join(workspace, '*', '*', 'index.db')))
 
 
+class NothingToCheck(Exception):
+    """dedup --against names a folder with nothing in it to check."""
+
+
 def leak_groups(connection: Connection, against: str, parameters: dict,
-                batch_size: int) -> Tuple[List[dict], List[Tuple[str, str]]]:
+                batch_size: int) -> Tuple[List[dict], List[Tuple[str, str]], List[str]]:
     """For each image of another set (a folder of images, or another workspace) that has copies in the
     index: a 'leak' group in which the other set's image is kept and the indexed copies are the duplicates.
 
-    The two sets are never grouped together: only pairs across them count. Returns (groups, errors).
+    The two sets are never grouped together: only pairs across them count. A file that is in both
+    sets (the same path) is no copy of itself, and is no duplicate to remove either: removing it
+    would take it from both sets. Returns (groups, errors, the files in both sets).
     """
     found, errors = {}, []
     databases = index_databases(against) if os.path.isdir(against) else []
@@ -121,10 +128,14 @@ def leak_groups(connection: Connection, against: str, parameters: dict,
             for row in stored_hashes(database, parameters['hash_type'], QUERY_VIEWS):
                 stored[row['uri'] or row['digest']] = row
         labels, make_doc = list(stored), lambda label: ImageDoc(**stored[label])
+        other_set = {row['uri'] for row in stored.values() if row['uri']}
     else:
         labels, problems = find_images([against])
         errors.extend(problems)
+        if not labels:  # a check of nothing must not pass as "no leak"
+            raise NothingToCheck(f'{against} is no workspace and holds no image files')
         make_doc = None
+        other_set = {os.path.abspath(label) for label in labels}
 
     def answered(label: str, doc: ImageDoc) -> None:
         if doc.error:
@@ -132,7 +143,13 @@ def leak_groups(connection: Connection, against: str, parameters: dict,
         else:
             found[label] = doc
 
-    send_files(connection, '/search', labels, dict(parameters, limit=MAX_LIMIT), batch_size, answered,
+    search_parameters = {name: value for name, value in parameters.items() if name in KNOWN_PARAMETERS['/search']}
+    send_files(connection, '/search', labels, dict(search_parameters, limit=MAX_LIMIT), batch_size, answered,
                lambda label, reason: errors.append((label, reason)), 'checking', make_doc=make_doc)
-    leaking = [found[label] for label in labels if label in found and found[label].matches]
-    return [group_of(number, 'leak', doc, doc.matches) for number, doc in enumerate(leaking, 1)], errors
+    in_both = sorted({match.uri for doc in found.values() for match in doc.matches if match.uri in other_set})
+    groups = []
+    for label in labels:
+        copies = [match for match in found[label].matches if match.uri not in other_set] if label in found else []
+        if copies:
+            groups.append(group_of(len(groups) + 1, 'leak', found[label], copies))
+    return groups, errors, in_both

@@ -1,39 +1,14 @@
 """The index and search jobs: files in, documents through the Flow, a tally and results out."""
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from client.connection import Connection
 from client.output import QueryResult
+from client.progress import Progress
 from executors.documents import ImageDoc
 from executors.parameters import default_threshold
-
-
-class Progress:
-    """A one-line progress report on stderr: redrawn on a terminal, a line every 10% otherwise."""
-
-    def __init__(self, verb: str, total: int, noun: str = 'images', stream=sys.stderr):
-        self.verb, self.total, self.noun, self.stream = verb, total, noun, stream
-        self.done = 0
-        self.started = time.monotonic()
-        self._next_line = 0.1
-        self._live = stream.isatty()
-
-    @property
-    def rate(self) -> float:
-        return self.done / max(time.monotonic() - self.started, 1e-9)
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        text = f'{self.verb} {self.done}/{self.total} {self.noun} ({self.rate:.1f}/s)'
-        if self._live:
-            self.stream.write('\r' + text + (' ' * 8) + ('\n' if self.done >= self.total else ''))
-        elif self.total and self.done / self.total >= self._next_line:
-            self.stream.write(text + '\n')
-            self._next_line = min(1.0, self.done / self.total + 0.1)
-        self.stream.flush()
 
 
 def document_for(path: str, remote: bool) -> ImageDoc:

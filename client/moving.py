@@ -62,18 +62,28 @@ def move_files(paths: List[str], destination: str) -> Tuple[str, List[str], List
     return manifest_path, moved, failed
 
 
-def undo(manifest_path: str) -> Tuple[List[str], List[Tuple[str, str]]]:
-    """Put back every file a manifest records; (restored paths, [(path, reason)] not restored)."""
+def already_back(entry: dict) -> bool:
+    """The move was undone before: nothing at its destination, a file of its size at its origin."""
+    return (not os.path.lexists(entry['to']) and os.path.isfile(entry['from'])
+            and os.path.getsize(entry['from']) == entry['bytes'])
+
+
+def undo(manifest_path: str) -> Tuple[List[str], List[str], List[Tuple[str, str]]]:
+    """Put back every file a manifest records; (restored paths, paths already back from an earlier
+    undo, [(path, reason)] not restored)."""
     with open(manifest_path) as manifest:
         entries = [json.loads(line) for line in manifest if line.strip()]
     if not entries or entries[0].get('manifest') != 1:
         raise ValueError(f'{manifest_path} is not a manifest written by dedup --move-to')
-    restored, failed = [], []
+    restored, already, failed = [], [], []
     for entry in reversed(entries[1:]):
+        if already_back(entry):
+            already.append(entry['from'])
+            continue
         try:
             _move(entry['to'], entry['from'])
         except OSError as error:
             failed.append((entry['from'], f'not restored from {entry["to"]}: {error.strerror or error}'))
             continue
         restored.append(entry['from'])
-    return restored, failed
+    return restored, already, failed

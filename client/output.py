@@ -15,8 +15,17 @@ class QueryResult:
     threshold: Optional[int] = None  # the threshold the server applied, for the table's wording
 
 
+def counted(count: int, noun: str, plural: Optional[str] = None) -> str:
+    """'1 image', '2 images', '1 match', '3 matches': a count with its noun in the right number."""
+    if count == 1:
+        return f'{count} {noun}'
+    return f'{count} {plural or (noun + "es" if noun.endswith(("ch", "sh", "s", "x")) else noun + "s")}'
+
+
 def to_json(results: List[QueryResult]) -> str:
-    return json.dumps([{'query': r.query, 'matches': r.matches, 'error': r.error} for r in results], indent=2)
+    # Ends with a newline, as text output should: `cat`, `wc -l` and shells expect one.
+    return json.dumps([{'query': r.query, 'matches': r.matches, 'error': r.error} for r in results], indent=2) + '\n'
+
 
 
 def to_csv(results: List[QueryResult]) -> str:

@@ -5,6 +5,7 @@ reports that the Flow did not start. Trying the database here first turns a read
 folder, a full disk without room for a new database, or a damaged file into a sentence
 naming the workspace and the reason.
 """
+import glob
 import os
 import sqlite3
 
@@ -14,6 +15,23 @@ INDEX_DB = os.path.join('SimpleIndexer', '0', 'index.db')
 
 class WorkspaceError(Exception):
     """The workspace cannot be used; the message says which and why."""
+
+
+class WrongShards(WorkspaceError):
+    """The workspace was indexed with another number of shards: a usage error (exit 2)."""
+
+
+def workspace_exists(workspace: str) -> bool:
+    """Whether `workspace` holds an index: a database of at least one shard."""
+    return bool(glob.glob(os.path.join(os.path.abspath(workspace), 'SimpleIndexer', '*', 'index.db')))
+
+
+def check_workspace_exists(workspace: str) -> None:
+    """For the commands that only read an index (search, dedup, status): a mistyped --workspace
+    must not become a new, empty index that answers "no match"."""
+    if not workspace_exists(workspace):
+        raise WorkspaceError(f'there is no index in {workspace} (a mistyped --workspace?); '
+                             f'`python app.py index PATH --workspace {workspace}` makes one')
 
 
 def check_workspace(workspace: str) -> None:

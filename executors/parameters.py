@@ -1,16 +1,105 @@
 """Reading request `parameters`, the same way in both executors.
 
 Values arrive from gRPC clients as Python values and from the HTTP gateway as JSON, where
-every number is a float; a wrong value raises ValueError with a message naming the parameter,
+every number is a float; a wrong value raises RequestError with a message naming the parameter,
 which Jina returns to the client as the request's error.
 """
+import logging
+
 from executors.documents import HASH_TYPES
+
+
+class RequestError(ValueError):
+    """A request the client got wrong: the client is told the message and nothing else.
+
+    Jina sends the client repr(error) and the formatted traceback of error.__traceback__, which
+    would carry the server's stack and file paths; this error shows neither. (The traceback
+    still exists for Python; only the attribute that Jina reads answers None.)
+    """
+
+    @property
+    def __traceback__(self):
+        return None
+
+    @__traceback__.setter
+    def __traceback__(self, value):
+        pass
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+# The parameters each endpoint accepts, whichever executor reads them (the hasher and the
+# indexer both see /index and /search): a name not listed is refused, so that a misspelt
+# "treshold" fails instead of being ignored. Add a new parameter here and read it where it is used.
+_HASHING = ('hash_type', 'hash_types', 'hash_size', 'exact', 'views')
+_DECISION = ('verify', 'verify_threshold')  # stage 2 of the match decision (executors/match.py)
+_PAIRS = ('hash_type', 'hash_size', 'threshold', 'views', 'rotations', 'strict', 'keep', 'prefer') + _DECISION
+KNOWN_PARAMETERS = {
+    '/index': _HASHING,
+    '/search': _HASHING + ('threshold', 'limit', 'rotations') + _DECISION,
+    '/duplicates': _PAIRS,
+    '/entries': _PAIRS + ('after', 'page'),
+    '/pairs': _PAIRS,
+    '/evidence': _PAIRS + ('keys',),
+    '/unchanged': ('hash_size', 'views'),
+    '/uris': ('under', 'after', 'page'),
+    '/delete': ('ids', 'uris', 'under'),
+    '/clear': (),
+    '/status': (),
+}
+
+
+def check_known(parameters: dict, endpoint: str) -> None:
+    """Refuse, by name, parameters that `endpoint` does not know (KNOWN_PARAMETERS).
+
+    Jina's own keys pass: '__results__' and the like, and a per-executor block
+    {"indexer": {...}} whose keys Jina has already merged into the rest.
+    """
+    known = KNOWN_PARAMETERS[endpoint]
+    unknown = sorted(name for name, value in (parameters or {}).items()
+                     if name not in known and not name.startswith('__') and not isinstance(value, dict))
+    if unknown:
+        accepted = ', '.join(known) if known else 'none'
+        raise RequestError(f'unknown parameter{"s" * (len(unknown) > 1)} {", ".join(map(repr, unknown))} for '
+                           f'{endpoint} (accepted: {accepted})')
+
+
+LOG_FILE_COLUMNS = 240  # a refused request's line, whole, in a log file
+
+
+class _OneLineForRequestErrors(logging.Filter):
+    """Jina logs every failed request with its traceback and a hint about --quiet-error (which
+    would silence real faults too). A RequestError is the client's mistake: one line says it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, RequestError):
+            record.msg, record.args, record.exc_info, record.exc_text = f'refused a request: {error}', (), None, None
+            record.levelno, record.levelname = logging.WARNING, 'WARNING'
+        return True
+
+
+def log_request_errors_in_one_line(runtime_name) -> None:
+    """Install the filter on the loggers of the worker that runs an executor: Jina names them
+    after the runtime ('hasher/rep-0', 'hasher/rep-0/AsyncNewLoopRuntime') and creates them
+    before the executor. No name: not run by Jina, nothing to do."""
+    if not runtime_name:
+        return
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if (name == runtime_name or name.startswith(f'{runtime_name}/')) and isinstance(logger, logging.Logger) \
+                and not any(isinstance(f, _OneLineForRequestErrors) for f in logger.filters):
+            logger.addFilter(_OneLineForRequestErrors())
+            for handler in logger.handlers:  # Jina's rich handler wraps at 80 columns in a log file
+                console = getattr(handler, 'console', None)
+                if console is not None and not console.is_terminal:
+                    console.width = LOG_FILE_COLUMNS
 
 
 def hash_type(parameters: dict, default: str, name: str = 'hash_type') -> str:
     value = parameters.get(name, default)
     if value not in HASH_TYPES:
-        raise ValueError(f'unknown {name} {value!r}: choose one of {", ".join(HASH_TYPES)}')
+        raise RequestError(f'unknown {name} {value!r}: choose one of {", ".join(HASH_TYPES)}')
     return value
 
 
@@ -19,7 +108,7 @@ def hash_types(parameters: dict, default) -> tuple:
     if isinstance(value, str):
         value = value.split(',')
     if not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(f'hash_types must be a non-empty list of {", ".join(HASH_TYPES)}')
+        raise RequestError(f'hash_types must be a non-empty list of {", ".join(HASH_TYPES)}')
     return tuple(hash_type({'hash_types': item.strip()}, default='', name='hash_types') for item in value)
 
 
@@ -27,9 +116,9 @@ def whole_number(parameters: dict, name: str, default: int, low: int, high: int)
     """An integer parameter within [low, high]; 8.0 from JSON counts as 8, 8.5 does not."""
     value = parameters.get(name, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
-        raise ValueError(f'{name} must be a whole number, not {value!r}')
-    if not low <= value <= high:
-        raise ValueError(f'{name} must be between {low} and {high}, not {value!r}')
+        raise RequestError(f'{name} must be a whole number, not {value!r}')
+    if not low <= value <= high:  # -1.0 from JSON is said as the -1 the client wrote
+        raise RequestError(f'{name} must be between {low} and {high}, not {int(value)}')
     return int(value)
 
 
@@ -79,7 +168,7 @@ def verification(parameters: dict) -> tuple:
 def flag(parameters: dict, name: str, default: bool) -> bool:
     value = parameters.get(name, default)
     if not isinstance(value, bool):
-        raise ValueError(f'{name} must be true or false, not {value!r}')
+        raise RequestError(f'{name} must be true or false, not {value!r}')
     return value
 
 

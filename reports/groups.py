@@ -2,9 +2,8 @@
 
 A group is {"group": n, "kind": "exact" | "near" | "leak", "keep": MEMBER, "duplicates": [MEMBER,
 ...]} where a MEMBER is {"uri", "id", "distance" (bits to the kept file), "width", "height",
-"bytes"}, and a duplicate also has the "evidence" the match decision judged it on against the kept
-file (executors/match.py: "bits", "bits256", "views", "colour_degrees", "verified"). For a leak check the kept file is the image of the other set, and the duplicates are
-the indexed images that copy it.
+"bytes"} and, when the match decision gave any, its "evidence" {name: value}. For a leak check
+the kept file is the image of the other set, and the duplicates are the indexed images that copy it.
 """
 import csv
 import json
@@ -15,12 +14,13 @@ CSV_COLUMNS = ['group', 'uri', 'role', 'distance', 'width', 'height', 'bytes']
 
 
 def member(doc, distance: int = 0) -> dict:
-    """A group member from an ImageDoc or a Match (which also has its evidence)."""
-    found = {'uri': doc.uri, 'id': doc.id, 'distance': distance, 'width': doc.width, 'height': doc.height,
-             'bytes': doc.byte_size}
-    if getattr(doc, 'evidence', None):
-        found['evidence'] = dict(doc.evidence)
-    return found
+    """A group member from an ImageDoc or a Match; with the match's `evidence` when it carries any."""
+    row = {'uri': doc.uri, 'id': doc.id, 'distance': distance, 'width': doc.width, 'height': doc.height,
+           'bytes': doc.byte_size}
+    evidence = getattr(doc, 'evidence', None)
+    if evidence:
+        row['evidence'] = dict(evidence)
+    return row
 
 
 def group_of(number: int, kind: str, kept_doc, duplicate_docs: Iterable) -> dict:

@@ -2,10 +2,14 @@
 
 The groups and their small JPEG thumbnails (data URIs) are embedded as JSON; a few lines of
 JavaScript show them 50 groups a page, so the browser only lays out one page of images even for
-thousands of groups. File names are inserted as text, never as HTML.
+thousands of groups. A click on a thumbnail shows the file itself, as large as the window allows
+(a watermark or a crop cannot be judged at thumbnail size); each path links to its file and
+wraps at its separators. File names are inserted as text, never as HTML.
 """
 import html
 import json
+import os
+import pathlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, List, Optional
 
@@ -20,12 +24,19 @@ PAGE = """<!DOCTYPE html>
  .group { border: 1px solid #ccc; border-radius: 6px; margin: 0 0 1em; padding: .5em .8em; }
  .group h2 { font-size: 15px; margin: .2em 0 .5em; }
  .members { display: flex; flex-wrap: wrap; gap: .8em; }
- .member { width: 150px; font-size: 12px; overflow-wrap: anywhere; }
+ .member { width: 150px; font-size: 12px; overflow-wrap: break-word; }
  .member img, .member .missing { width: 96px; height: 96px; object-fit: contain; background: #f4f4f4; display: block; }
+ .member img { cursor: zoom-in; }
  .member .missing { line-height: 96px; text-align: center; color: #999; }
+ .member dl { margin: .2em 0; color: #555; } .member dt { display: inline; } .member dd { display: inline; margin: 0 0 0 .3em; }
+ .member dd::after { content: ""; display: block; }
  .keep { outline: 3px solid #2a7; outline-offset: 2px; margin-bottom: 6px; }
  .role { font-weight: bold; }
  nav { margin: 1em 0; } nav button { margin-right: .5em; }
+ #viewer { display: none; position: fixed; inset: 0; background: rgba(0,0,0,.85); cursor: zoom-out;
+           align-items: center; justify-content: center; flex-direction: column; color: #eee; }
+ #viewer.open { display: flex; }
+ #viewer img { max-width: 95vw; max-height: 90vh; object-fit: contain; background: #fff; }
 </style></head><body>
 <h1>__TITLE__</h1>
 <p id="summary"></p>
@@ -33,6 +44,7 @@ PAGE = """<!DOCTYPE html>
  Path contains: <input id="filter" size="30"></p>
 <nav><button id="prev">&larr; previous</button><span id="page"></span> <button id="next">next &rarr;</button></nav>
 <div id="groups"></div>
+<div id="viewer" title="click or Esc to close"><img alt=""><p></p></div>
 <script type="application/json" id="data">__DATA__</script>
 <script>
 const data = JSON.parse(document.getElementById('data').textContent);
@@ -41,14 +53,37 @@ let page = 0, shown = data.groups;
 function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
 function size(m) { return m.width ? m.width + 'x' + m.height : '?'; }
 function kb(m) { return m.bytes == null ? '?' : (m.bytes / 1024).toFixed(1) + ' KB'; }
+function pathText(uri) {  // the path as text that may break after each separator, and only there
+  const span = el('span');
+  const parts = (uri || '(no uri)').split('/');
+  parts.forEach((part, i) => { span.append(i < parts.length - 1 ? part + '/' : part); span.append(el('wbr')); });
+  return span;
+}
+function evidenceList(evidence) {  // whatever the match was decided on, as "name: value" lines
+  const list = el('dl');
+  for (const [key, value] of Object.entries(evidence)) { list.append(el('dt', '', key + ':')); list.append(el('dd', '', String(value))); }
+  return list;
+}
+function view(m) {
+  const viewer = document.getElementById('viewer'), img = viewer.querySelector('img'), note = viewer.querySelector('p');
+  note.textContent = m.uri;
+  img.onerror = () => { img.onerror = null; img.src = data.thumbnails[m.uri]; note.textContent = m.uri + ' (the file cannot be opened: its thumbnail is shown)'; };
+  img.src = data.links[m.uri] || data.thumbnails[m.uri];
+  viewer.className = 'open';
+}
 function memberBox(m, role) {
   const box = el('div', 'member');
   const thumb = data.thumbnails[m.uri];
-  if (thumb) { const img = el('img', role === 'keep' ? 'keep' : ''); img.src = thumb; img.alt = m.uri; box.append(img); }
+  if (thumb) { const img = el('img', role === 'keep' ? 'keep' : ''); img.src = thumb; img.alt = m.uri; img.title = 'click to see it full size'; img.onclick = () => view(m); box.append(img); }
   else box.append(el('div', 'missing', 'cannot read'));
   box.append(el('div', 'role', role === 'keep' ? 'KEEP' : m.distance + ' bits'));
   box.append(el('div', '', size(m) + ', ' + kb(m)));
-  box.append(el('div', '', m.uri));
+  if (m.evidence) box.append(evidenceList(m.evidence));
+  const link = data.links[m.uri];
+  const name = el(link ? 'a' : 'div');
+  if (link) { name.href = link; name.target = '_blank'; }
+  name.append(pathText(m.uri));
+  box.append(name);
   return box;
 }
 function render() {
@@ -71,6 +106,8 @@ function render() {
   document.getElementById('page').textContent = ' page ' + (page + 1) + ' of ' + pages + ' (' + shown.length + ' groups) ';
 }
 document.getElementById('summary').textContent = data.summary;
+document.getElementById('viewer').onclick = () => { document.getElementById('viewer').className = ''; };
+document.addEventListener('keydown', e => { if (e.key === 'Escape') document.getElementById('viewer').className = ''; });
 document.getElementById('prev').onclick = () => { if (page > 0) { page--; render(); } };
 document.getElementById('next').onclick = () => { page++; render(); };
 document.getElementById('kind').onchange = () => { page = 0; render(); };
@@ -78,6 +115,13 @@ document.getElementById('filter').oninput = () => { page = 0; render(); };
 render();
 </script></body></html>
 """
+
+
+def file_link(uri: str) -> Optional[str]:
+    """A file:// URL for a file's absolute path; None for what is no file of its own (ARCHIVE::MEMBER)."""
+    if '::' in uri or not os.path.isabs(uri):
+        return None
+    return pathlib.Path(uri).as_uri()
 
 
 def write_report(groups: List[dict], summary: str, out_path: str, title: str = 'Duplicate groups',
@@ -90,7 +134,8 @@ def write_report(groups: List[dict], summary: str, out_path: str, title: str = '
             thumbnails[uri] = thumbnail
             if on_thumbnail:
                 on_thumbnail()
-    data = json.dumps({'summary': summary, 'groups': groups, 'thumbnails': thumbnails})
+    links = {uri: file_link(uri) for uri in uris if file_link(uri)}
+    data = json.dumps({'summary': summary, 'groups': groups, 'thumbnails': thumbnails, 'links': links})
     page = PAGE.replace('__TITLE__', html.escape(title)).replace('__DATA__', data.replace('</', '<\\/'))
     with open(out_path, 'w', encoding='utf-8') as file:
         file.write(page)

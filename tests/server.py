@@ -14,6 +14,7 @@ from tests.network import free_ports
 @contextmanager
 def served(workspace: str, *options: str, timeout: float = 180):
     """Yield (process, grpc_port, http_port) once the Flow serves; kill what is left at the end.
+    process.log is the path of the server's log (its stderr and stdout), while it serves.
 
     The server gets a session of its own, so os.killpg(process.pid, SIGKILL) ends the gateway
     and both executors at once, as a power cut or the OOM killer would. Its stderr goes to a
@@ -23,10 +24,11 @@ def served(workspace: str, *options: str, timeout: float = 180):
     with tempfile.NamedTemporaryFile('w', prefix='serve-', suffix='.log') as log, open(log.name) as lines:
         process = subprocess.Popen([sys.executable, os.path.join(REPOSITORY, 'app.py'), 'serve', '--workspace',
                                     workspace, '--port-grpc', str(grpc_port), '--port-http', str(http_port), *options],
-                                   stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+                                   stdout=log, stderr=log, start_new_session=True)
+        process.log = log.name
         try:
             deadline = time.monotonic() + timeout
-            while 'serving' not in lines.readline():
+            while not lines.readline().startswith('serving '):  # app.py's own line, not Jina's banner
                 assert process.poll() is None, 'the server did not start:\n' + open(log.name).read()
                 assert time.monotonic() < deadline, 'the server did not start in time'
                 time.sleep(0.1)

@@ -263,3 +263,45 @@ def test_a_wrong_threshold_fails_the_search_even_without_a_usable_document(tmp_p
     with pytest.raises(ValueError, match='threshold'):
         indexer.search(DocList[ImageDoc]([ImageDoc(error='unreadable')]), {'threshold': -1})
     indexer.close()
+
+
+@pytest.mark.parametrize('endpoint', ['/search', '/index', '/status', '/duplicates'])
+def test_a_misspelt_parameter_is_refused_by_name_over_grpc_and_http(served, endpoint):
+    client, http_port, _ = served
+    inputs = docs(INDEX_IMAGES[0]) if endpoint in ('/search', '/index') else DocList[ImageDoc]()
+    assert f"unknown parameter 'treshold' for {endpoint}" in grpc_failure(client, endpoint, inputs, {'treshold': 3})
+    status, answer = http_post(http_port, endpoint, {'data': [], 'parameters': {'treshold': 3}})
+    assert status == 500 and f"unknown parameter 'treshold' for {endpoint}" in answer['detail']
+    assert_served_normally(client, http_port)
+
+
+def test_a_refused_grpc_request_carries_the_message_and_none_of_the_servers_internals(served):
+    client, http_port, _ = served
+    with pytest.raises(Exception) as failed:
+        client.post('/search', inputs=docs(INDEX_IMAGES[0]), parameters={'threshold': -1},
+                    return_type=DocList[ImageDoc])
+    status = failed.value.args[0].status
+    assert status.description == 'threshold must be between 0 and 64, not -1'
+    told = status.description + ''.join(status.exception.stacks)
+    assert 'Traceback' not in told and 'File "' not in told and REPOSITORY not in told, told
+
+
+def test_text_that_is_not_base64_is_called_so(served):
+    client, http_port, _ = served
+    status, answer = http_post(http_port, '/search', {'data': [{'blob': '!!!not base64$$$'}]})
+    assert status == 200
+    assert answer['data'][0]['error'].startswith('blob is neither image bytes nor valid base64 text')
+
+
+def test_the_server_logs_a_refused_request_in_one_line(tmp_path):
+    from tests.server import served as serve
+    with serve(str(tmp_path / 'workspace')) as (server, grpc_port, http_port):
+        status, answer = http_post(http_port, '/search', {'data': [{'blob': base64_of(INDEX_IMAGES[0])}],
+                                                          'parameters': {'treshold': 3}})
+        assert status == 500
+        status, _ = http_post(http_port, '/status', {'data': []})  # served after it, and the log written by then
+        assert status == 200
+        log = open(server.log).read()
+    refused = [line for line in log.splitlines() if 'treshold' in line]
+    assert len(refused) == 1 and 'refused a request: unknown parameter' in refused[0], log
+    assert 'Traceback' not in log and '--quiet-error' not in log, log

@@ -3,6 +3,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,12 +29,16 @@ def workspace(tmp_path_factory):
     workspace = str(tmp_path_factory.mktemp('cli') / 'workspace')
     run = app('index', os.path.join(DATA, 'index'), '--workspace', workspace, check_exit=0)
     assert f'indexed {len(INDEX_IMAGES)} new, 0 updated, 0 unchanged, 0 failed' in run.stderr
+    # The work's time and the Flow's start, which the work's time leaves out.
+    assert re.search(rf'\({len(INDEX_IMAGES)} images hashed in [\d.]+ s, [\d.]+ images/s\); the Flow took [\d.]+ s to start$',
+                     run.stderr.splitlines()[-1]), run.stderr
     return workspace
 
 
 def search_json(workspace, *extra):
     run = app('search', os.path.join(DATA, 'query'), '--workspace', workspace, '--format', 'json', *extra,
               check_exit=0)
+    assert run.stdout.endswith(']\n')  # text output ends its last line
     return json.loads(run.stdout)
 
 
@@ -70,7 +75,7 @@ def test_csv_output_to_a_file_with_threshold_and_limit(workspace, tmp_path):
 def test_table_output_names_the_match(workspace):
     run = app('search', QUERY_IMAGES[0], '--workspace', workspace, check_exit=0)
     assert os.path.basename(original_of(QUERY_IMAGES[0])) in run.stdout
-    assert 'searched 1 images: 1 with matches, 0 without, 0 failed' in run.stderr
+    assert 'searched 1 image: 1 with matches, 0 without, 0 failed' in run.stderr
 
 
 def test_broken_and_missing_files_are_reported_and_the_rest_indexed(tmp_path):
@@ -92,10 +97,15 @@ def test_wrong_usage_exits_2_with_a_message():
     assert run.returncode == 2 and 'invalid choice' in run.stderr
 
 
-def test_a_served_flow_answers_remote_clients_like_the_local_one_and_stops_whole(workspace):
+def test_a_served_flow_answers_remote_clients_like_the_local_one_and_stops_whole(workspace, tmp_path):
     with served(workspace) as (server, grpc_port, _):
         remote = search_json(workspace, '--host', f'127.0.0.1:{grpc_port}')
         assert remote == search_json(workspace)
+        # A request the Flow refuses (a threshold the client cannot check: the remote hash size is
+        # unknown to it) is one line with the Flow's reason, not the client's traceback.
+        refused = app('dedup', '--workspace', workspace, '--host', f'127.0.0.1:{grpc_port}', '--threshold', '100',
+                      '--output', str(tmp_path / 'out'), check_exit=1)
+        assert refused.stderr == 'error: the Flow refused the request: threshold must be between 0 and 64, not 100\n'
         server.terminate()  # SIGTERM, as `kill` and service managers stop a server
         server.wait(timeout=60)
         deadline = time.monotonic() + 30

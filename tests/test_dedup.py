@@ -4,6 +4,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import urllib.parse
 from html.parser import HTMLParser
 
 import pytest
@@ -95,6 +97,51 @@ def test_every_output_is_well_formed(photos, tmp_path):
     members = {m['uri'] for g in groups for m in [g['keep']] + g['duplicates']}
     assert set(embedded['thumbnails']) == members
     assert all(uri.startswith('data:image/jpeg;base64,') for uri in embedded['thumbnails'].values())
+    # Each file is linked (and shown full size on a click): a file:// URL that names the file itself.
+    assert set(embedded['links']) == members
+    assert all(urllib.parse.unquote(urllib.parse.urlparse(link).path) == uri and os.path.isfile(uri)
+               for uri, link in embedded['links'].items())
+
+
+def test_the_report_script_is_valid_javascript(photos, tmp_path):
+    node = shutil.which('node')
+    if not node:
+        pytest.skip('no node to check the script with')
+    dedup(photos, tmp_path)
+    page = open(tmp_path / 'report.html', encoding='utf-8').read()
+    script = page.rsplit('<script>', 1)[1].split('</script>')[0]
+    (tmp_path / 'report.js').write_text(script)
+    checked = subprocess.run([node, '--check', str(tmp_path / 'report.js')], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_a_members_evidence_goes_into_groups_json_and_the_report_and_none_is_made_up(tmp_path):
+    from types import SimpleNamespace
+    from reports.groups import group_of
+    from reports.html import write_report
+    kept = SimpleNamespace(uri=INDEX_IMAGES[0], id='a', width=1, height=1, byte_size=1)
+    copy = SimpleNamespace(uri=QUERY_IMAGES[0], id='b', width=1, height=1, byte_size=1, distance=3,
+                           evidence={'bits': 3, 'views': 'plain~crops'})
+    plain = SimpleNamespace(uri=QUERY_IMAGES[1], id='c', width=1, height=1, byte_size=1, distance=4)
+    group = group_of(1, 'near', kept, [copy, plain])
+    assert [m.get('evidence') for m in group['duplicates']] == [{'bits': 3, 'views': 'plain~crops'}, None]
+    assert 'evidence' not in group['keep']
+    parser = ReportData()
+    parser.feed(open(write_report([group], 'summary', str(tmp_path / 'report.html')), encoding='utf-8').read())
+    assert json.loads(parser.text)['groups'][0]['duplicates'][0]['evidence'] == {'bits': 3, 'views': 'plain~crops'}
+
+
+def test_contact_sheets_name_files_by_their_shortest_distinguishing_path(tmp_path):
+    from reports.sheets import distinguishing_names
+    copy = str(tmp_path / 'elsewhere' / os.path.basename(INDEX_IMAGES[0]))
+    names = distinguishing_names([INDEX_IMAGES[0], copy, INDEX_IMAGES[1], QUERY_IMAGES[0]])
+    assert names[INDEX_IMAGES[0]] == os.path.join('index', os.path.basename(INDEX_IMAGES[0]))
+    assert names[copy] == os.path.join('elsewhere', os.path.basename(INDEX_IMAGES[0]))
+    assert names[INDEX_IMAGES[1]] == os.path.basename(INDEX_IMAGES[1])  # a name of its own: the name alone
+    assert names[QUERY_IMAGES[0]] == os.path.basename(QUERY_IMAGES[0])
+    same_folder_name = [str(tmp_path / 'a' / 'set' / 'x.jpg'), str(tmp_path / 'b' / 'set' / 'x.jpg')]
+    assert sorted(distinguishing_names(same_folder_name).values()) == [os.path.join('a', 'set', 'x.jpg'),
+                                                                         os.path.join('b', 'set', 'x.jpg')]
 
 
 def test_an_exact_copy_is_an_exact_group_and_a_preferred_folder_wins(tmp_path):
@@ -108,7 +155,7 @@ def test_an_exact_copy_is_an_exact_group_and_a_preferred_folder_wins(tmp_path):
               '--prefer', str(folder / 'curated'), check_exit=0)
     group, = json.load(open(tmp_path / 'out' / 'groups.json'))
     assert group['kind'] == 'exact' and group['keep']['uri'] == str(folder / 'curated' / 'a-copy.jpg')
-    assert '1 exact duplicate groups, 0 near-duplicate groups' in run.stderr
+    assert '2 images: 1 exact duplicate group, 0 near-duplicate groups; 1 file to remove' in run.stderr
 
 
 def test_against_a_folder_and_against_a_workspace_list_the_leaks(tmp_path):
@@ -124,6 +171,26 @@ def test_against_a_folder_and_against_a_workspace_list_the_leaks(tmp_path):
             assert group['kind'] == 'leak'
             assert [d['uri'] for d in group['duplicates']] == [original_of(group['keep']['uri'])]
         assert sorted(open(out / 'remove.txt').read().splitlines()) == INDEX_IMAGES
+
+
+def test_against_an_overlapping_set_lists_no_file_as_its_own_copy_and_removes_none_of_the_overlap(photos, tmp_path):
+    query = photos / 'photos' / 'query'  # indexed too: every file of it is in both sets
+    run = dedup(photos, tmp_path, '--against', str(query))
+    groups = json.load(open(tmp_path / 'groups.json'))
+    assert groups and all(d['uri'] != g['keep']['uri'] for g in groups for d in g['duplicates'])
+    assert all(not d['uri'].startswith(str(query)) for g in groups for d in g['duplicates'])
+    in_both = sorted(str(query / os.path.basename(p)) for p in QUERY_IMAGES)
+    assert open(tmp_path / 'in-both.txt').read().splitlines() == in_both
+    assert sorted(open(tmp_path / 'remove.txt').read().splitlines()) == sorted(
+        str(photos / 'photos' / 'index' / os.path.basename(p)) for p in INDEX_IMAGES)
+    assert f'{len(QUERY_IMAGES)} files in both sets, left out of remove.txt (in-both.txt)' in run.stderr
+
+
+def test_against_a_folder_without_images_is_no_passed_check(photos, tmp_path):
+    empty = tmp_path / 'test-set'
+    empty.mkdir()
+    run = dedup(photos, tmp_path / 'out', '--against', str(empty), check_exit=1)
+    assert run.stderr.splitlines()[-1] == f'error: {empty} is no workspace and holds no image files'
 
 
 def test_move_to_then_undo_restores_every_file_byte_for_byte(tmp_path):
@@ -144,7 +211,9 @@ def test_move_to_then_undo_restores_every_file_byte_for_byte(tmp_path):
     manifest = run.stderr.split('app.py undo ')[1].split('`')[0]
     app('undo', manifest, check_exit=0)
     assert {str(p): sha256(p) for p in photos.rglob('*') if p.is_file()} == before
-    assert app('undo', manifest).returncode == 1  # nothing left to put back: each file is reported
+    again = app('undo', manifest, check_exit=0)  # nothing left to put back, and that is no failure
+    assert again.stderr.strip() == (f'already undone: every file of {manifest} is back in place '
+                                    f'({len(remove)} files)')
 
 
 def test_search_plot_draws_each_query_that_has_matches(tmp_path):

@@ -135,7 +135,7 @@ def test_evaluate_command_writes_the_tables_and_the_plot(tmp_path):
     assert Image.open(out / 'pr_curves.png').size[0] > 1000
     missing = subprocess.run([sys.executable, os.path.join(REPOSITORY, 'app.py'), 'evaluate', '--images',
                               str(tmp_path / 'nowhere')], capture_output=True, text=True, timeout=300)
-    assert missing.returncode == 1 and 'no such folder' in missing.stderr
+    assert missing.returncode == 2 and 'no such folder' in missing.stderr  # wrong usage, found before any work
 
 
 def test_the_default_thresholds_are_the_ones_evaluate_measures_on_the_shipped_photos(tmp_path):

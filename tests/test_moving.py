@@ -31,8 +31,19 @@ def test_undo_puts_back_what_it_can_and_overwrites_nothing(tmp_path):
     make(tmp_path / 'set' / 'y.jpg', 'y')
     manifest, moved, _ = move_files([tmp_path / 'set' / 'x.jpg', tmp_path / 'set' / 'y.jpg'], tmp_path / 'moved')
     make(tmp_path / 'set' / 'y.jpg', 'a new file at the old place')
-    restored, failed = undo(manifest)
+    restored, already, failed = undo(manifest)
     assert restored == [str(tmp_path / 'set' / 'x.jpg')] and (tmp_path / 'set' / 'x.jpg').read_text() == 'x'
     assert failed[0][0] == str(tmp_path / 'set' / 'y.jpg')
     assert (tmp_path / 'set' / 'y.jpg').read_text() == 'a new file at the old place'
     assert (tmp_path / 'moved' / 'y.jpg').read_text() == 'y'  # still safe where it was moved to
+    assert already == []
+
+
+def test_a_second_undo_finds_every_file_back_already_and_touches_nothing(tmp_path):
+    make(tmp_path / 'set' / 'x.jpg', 'x')
+    make(tmp_path / 'set' / 'y.jpg', 'y')
+    manifest, moved, _ = move_files([tmp_path / 'set' / 'x.jpg', tmp_path / 'set' / 'y.jpg'], tmp_path / 'moved')
+    assert undo(manifest)[0] == list(reversed(moved))
+    restored, already, failed = undo(manifest)
+    assert restored == [] and failed == [] and sorted(already) == sorted(moved)
+    assert (tmp_path / 'set' / 'x.jpg').read_text() == 'x' and (tmp_path / 'set' / 'y.jpg').read_text() == 'y'

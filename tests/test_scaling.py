@@ -88,7 +88,7 @@ def test_status_sums_the_shards(workspaces):
 def test_a_workspace_is_refused_with_another_number_of_shards(workspaces):
     run = subprocess.run([sys.executable, os.path.join(REPOSITORY, 'app.py'), 'status', '--workspace',
                           workspaces[3, 1], '--shards', '2'], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 1 and 'another number of shards' in run.stderr
+    assert run.returncode == 2 and 'another number of shards' in run.stderr  # wrong usage: the Flow never starts
 
 
 def test_two_hasher_replicas_store_the_same_hashes_as_one(workspaces):

@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 BACKGROUND = (255, 255, 255)  # transparent pixels are hashed as if on white paper
 DEFAULT_MAX_PIXELS = 200_000_000  # above any camera; below what would exhaust memory
 _BASE64_TEXT = re.compile(rb'[A-Za-z0-9+/\s]+={0,2}\s*')
+_PRINTABLE_TEXT = re.compile(rb'[\x20-\x7e\s]+')
 _HEIF_BRANDS = {b'heic', b'heix', b'hevc', b'hevx', b'heim', b'heis', b'mif1', b'msf1'}  # AVIF says 'avif'
 
 
@@ -42,7 +43,20 @@ def blob_bytes(blob: bytes) -> bytes:
             return base64.b64decode(re.sub(rb'\s', b'', blob), validate=True)
         except binascii.Error as error:
             raise ImageError(f'blob is neither image bytes nor valid base64 text ({error})') from None
+    if _PRINTABLE_TEXT.fullmatch(blob) and not _known_format(blob):
+        # Text, but not base64: most likely a JSON client's mistake, not an image format.
+        raise ImageError('blob is neither image bytes nor valid base64 text (characters outside the base64 '
+                         'alphabet); over HTTP, send the base64 of the file')
     return blob
+
+
+def _known_format(data: bytes) -> bool:
+    """Whether Pillow recognises the bytes (a few image formats are text: plain PBM, XPM, XBM)."""
+    try:
+        with Image.open(io.BytesIO(data)):
+            return True
+    except Exception:
+        return False
 
 
 def unknown_format(data: bytes) -> str:

@@ -139,6 +139,7 @@ class ImageHasher(Executor):
                  max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = MAX_FILE_BYTES,
                  exact: bool = False, views: bool = True, **kwargs):
         super().__init__(**kwargs)
+        params.log_request_errors_in_one_line(getattr(self.runtime_args, 'name', None))
         self.hash_types = params.hash_types({}, hash_types)
         self.hash_size = params.whole_number({}, 'hash_size', hash_size, 2, 32)
         self.hash_type = params.hash_type({}, hash_type)
@@ -149,10 +150,12 @@ class ImageHasher(Executor):
 
     @requests(on='/index')
     def hash_for_index(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        params.check_known(parameters, '/index')
         return self.hash(docs, parameters or {}, INDEX_VIEWS)
 
     @requests(on='/search')
     def hash_for_search(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        params.check_known(parameters, '/search')
         return self.hash(docs, parameters or {}, QUERY_VIEWS)
 
     def hash(self, docs: DocList[ImageDoc], parameters: dict, views) -> DocList[ImageDoc]:
@@ -162,7 +165,7 @@ class ImageHasher(Executor):
             hash_types += (primary,)
         hash_size = params.whole_number(parameters, 'hash_size', self.hash_size, 2, 32)
         if 'whash' in hash_types and hash_size & (hash_size - 1):
-            raise ValueError(f'whash needs a power-of-two hash_size (4, 8, 16, 32), not {hash_size}')
+            raise params.RequestError(f'whash needs a power-of-two hash_size (4, 8, 16, 32), not {hash_size}')
         exact = params.flag(parameters, 'exact', self.exact)
         views = views if params.flag(parameters, 'views', self.views) else ()
         for doc in docs:

@@ -17,6 +17,7 @@ class ShardMerger(Executor):
 
     def __init__(self, limit: int = 10, **kwargs):
         super().__init__(**kwargs)
+        params.log_request_errors_in_one_line(getattr(self.runtime_args, 'name', None))
         self.limit = limit
 
     # Each endpoint declares `docs: DocList[ImageDoc]`: only then does Jina hand docs_matrix over as ImageDocs.

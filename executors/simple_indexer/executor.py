@@ -159,6 +159,7 @@ class SimpleIndexer(Executor):
     def __init__(self, hash_type: str = 'phash', hash_size: int = 8, limit: int = 10,
                  load_on_start: bool = True, **kwargs):
         super().__init__(**kwargs)
+        params.log_request_errors_in_one_line(getattr(self.runtime_args, 'name', None))
         self.shard_id = getattr(self.runtime_args, 'shard_id', None) or 0
         self.shards = getattr(self.runtime_args, 'shards', None) or 1
         if os.path.basename(os.path.normpath(self.workspace)) == str(self.shard_id):  # Jina's WORKSPACE/<class>/<shard>
@@ -177,7 +178,8 @@ class SimpleIndexer(Executor):
         super().close()
 
     @requests(on='/index')
-    def add(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:
+    def add(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        params.check_known(parameters, '/index')
         for doc in docs:  # one spelling per file, whichever client sent it (uris.py)
             doc.uri = file_uri(doc.uri)
         usable = [doc for doc in docs if _usable(doc) and shard_of(record_of(doc).id, self.shards) == self.shard_id]
@@ -190,6 +192,7 @@ class SimpleIndexer(Executor):
     @requests(on='/search')
     def search(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
         parameters = parameters or {}
+        params.check_known(parameters, '/search')
         hash_type = params.hash_type(parameters, self.hash_type)
         limit = params.whole_number(parameters, 'limit', self.limit, 1, MAX_LIMIT)
         views, rotations = params.flag(parameters, 'views', True), params.flag(parameters, 'rotations', False)
@@ -226,12 +229,13 @@ class SimpleIndexer(Executor):
         and `matches` are the other members with their distance to it.
         """
         parameters = parameters or {}
+        params.check_known(parameters, '/duplicates')
         hash_type, hash_size, threshold, pairs = self._pair_settings(parameters)
         strict = params.flag(parameters, 'strict', True)
         verify, verify_threshold = params.verification(parameters)
         prefer = parameters.get('prefer') or []
         if not isinstance(prefer, list) or not all(isinstance(folder, str) for folder in prefer):
-            raise ValueError('prefer must be a list of folder paths')
+            raise params.RequestError('prefer must be a list of folder paths')
         keep = parameters.get('keep', 'best')
         if self.shards > 1:
             keep_rank(keep, prefer)  # a wrong policy fails here, before any table is sent
@@ -248,10 +252,11 @@ class SimpleIndexer(Executor):
         that finds duplicates across shards. Parameters as /duplicates, plus `after` (per shard,
         the last key it has: [-1, ...] to start) and `page` (images per shard, 5,000)."""
         parameters = parameters or {}
+        params.check_known(parameters, '/entries')
         hash_type, hash_size, _, pairs = self._pair_settings(parameters)
         after = parameters.get('after') or []
         if not isinstance(after, list) or not all(isinstance(key, (int, float)) for key in after):
-            raise ValueError('after must be a list of keys, one per shard')
+            raise params.RequestError('after must be a list of keys, one per shard')
         page = params.whole_number(parameters, 'page', ENTRIES_PAGE, 1, 100_000)
         mine = int(after[self.shard_id]) if self.shard_id < len(after) else -1
         return DocList[ImageDoc](entry_documents(self.index, hash_type, hash_size, self.shard_id, pairs, mine, page))
@@ -261,6 +266,7 @@ class SimpleIndexer(Executor):
         """The evidence of the match decision of stored images, for a client that verifies the
         pairs found across shards: `keys` as /entries and /pairs name them (key * SHARD_SPACE +
         shard); this shard answers for its own, one document each with `result` {'key', 'shard'}."""
+        params.check_known(parameters, '/evidence')
         keys = (parameters or {}).get('keys') or []
         if not isinstance(keys, list) or not all(isinstance(key, (int, float)) for key in keys):
             raise ValueError('keys must be a list of keys as /entries names them')
@@ -277,12 +283,13 @@ class SimpleIndexer(Executor):
         `blob` holds (key, key, distance) triples as little-endian int64: each pair of the whole
         collection is found by one shard only, so the pair search divides among the shards
         (view_join.pairs_across)."""
+        params.check_known(parameters, '/pairs')
         hash_type, hash_size, threshold, pairs = self._pair_settings(parameters or {})
         found = []
         for doc in docs:
             chunk = ViewTable.unpacked(doc.result, blob_bytes(doc.blob))
             if chunk.nbits != hash_size * hash_size:
-                raise ValueError(f'the chunk holds {chunk.nbits}-bit hashes, the request asks for hash_size {hash_size}')
+                raise params.RequestError(f'the chunk holds {chunk.nbits}-bit hashes, the request asks for hash_size {hash_size}')
             own = self.index.table(hash_type, hash_size, pairs)
             found.append(np.stack(chunk.pairs_across(own, threshold, own.keys * SHARD_SPACE + self.shard_id), axis=1))
         triples = np.concatenate(found) if found else np.empty((0, 3), dtype=np.int64)
@@ -301,6 +308,7 @@ class SimpleIndexer(Executor):
         """Remove images named by `parameters` {'ids': [...], 'uris': [...], 'under': [...]} or by
         the docs' uris; `under`: files or folders, whose images are removed, files below included."""
         parameters = parameters or {}
+        params.check_known(parameters, '/delete')
         uris = [file_uri(uri) for uri in list(parameters.get('uris') or []) + [doc.uri for doc in docs if doc.uri]]
         return _answer(deleted=self.index.delete(ids=list(parameters.get('ids') or []), uris=uris,
                                                  under=_paths(parameters, 'under')))
@@ -314,6 +322,7 @@ class SimpleIndexer(Executor):
         hash_size and views, as /index's, which the stored entry must have been made with.
         Every shard answers for the files it holds; the shard merger combines the answers."""
         parameters = parameters or {}
+        params.check_known(parameters, '/unchanged')
         hash_size = params.whole_number(parameters, 'hash_size', self.hash_size, 2, 32)
         views = params.flag(parameters, 'views', True)
         for doc in docs:
@@ -332,6 +341,7 @@ class SimpleIndexer(Executor):
         One document per shard: `blob` its uris, NUL-separated (no path holds a NUL), and
         `result` {'shard', 'after': its last key, 'more': whether a next page has any}."""
         parameters = parameters or {}
+        params.check_known(parameters, '/uris')
         after = parameters.get('after') or []
         if not isinstance(after, list) or not all(isinstance(key, (int, float)) for key in after):
             raise ValueError('after must be a list of keys, one per shard')
@@ -343,9 +353,11 @@ class SimpleIndexer(Executor):
                                                    'more': len(rows) == page})])
 
     @requests(on='/clear')
-    def clear(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:
+    def clear(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        params.check_known(parameters, '/clear')
         return _answer(deleted=self.index.clear())
 
     @requests(on='/status')
-    def status(self, docs: DocList[ImageDoc], **kwargs) -> DocList[ImageDoc]:
+    def status(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        params.check_known(parameters, '/status')
         return _answer(workspace=self.workspace, shards=self.shards, **self.index.status())
