@@ -23,7 +23,7 @@ from executors.documents import ImageDoc
 from executors.image_hasher.decode import open_image
 from executors.image_hasher.executor import PathPolicy, hash_document
 from executors.match import Judge, evidence_of_doc, verify
-from executors.parameters import default_threshold
+from executors.parameters import VERIFY_THRESHOLD, default_threshold
 from executors.simple_indexer.view_join import table_of_texts
 from executors.view_pairs import INDEX_VIEWS, QUERY_VIEWS, view_pairs
 
@@ -54,7 +54,8 @@ class DecisionRecall:
     pairs: int
 
 
-def decision_recall(images: str, rotations: bool = False, transforms=tuple(TRANSFORMS)) -> DecisionRecall:
+def decision_recall(images: str, rotations: bool = False, transforms=tuple(TRANSFORMS),
+                    verify_threshold: int = VERIFY_THRESHOLD) -> DecisionRecall:
     """Every copy of every indexed photo searched as `search` does (views; `rotations`)."""
     paths = photo_paths(images)
     names = [os.path.splitext(os.path.basename(path))[0] for path in paths]
@@ -80,7 +81,8 @@ def decision_recall(images: str, rotations: bool = False, transforms=tuple(TRANS
     false, false_stage1 = 0, 0
     for query_key, index_key in zip(q.tolist(), i.tolist()):
         transform, original, doc = queries[-1 - query_key]
-        same = verify(evidence_of_doc(doc), evidence_of_doc(index_docs[index_key]), pairs, both_ways=False).same
+        same = verify(evidence_of_doc(doc), evidence_of_doc(index_docs[index_key]), pairs, both_ways=False,
+                      threshold=verify_threshold).same
         if original == index_key:
             found_stage1.add(-1 - query_key)
             if same:

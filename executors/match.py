@@ -9,7 +9,9 @@ the evidence both images carry since they were hashed (image_hasher/evidence.py)
 2. colour: when both images have colour, the mean chroma of their centres must point the same
    way (within MAX_COLOUR_DEGREES); a grey copy of a colour photo has none and skips this.
 3. 256-bit pHash over the same pairs of views as stage 1 (view_pairs.py), on a finer grid of
-   crops and turns: at most VERIFY_THRESHOLD bits apart.
+   crops and turns, and a trimmed view against the image as it is: at most VERIFY_THRESHOLD bits
+   apart; or one band (the image without a quarter at one edge) against the same band of the
+   other within BANDS_THRESHOLD.
 
 The thresholds and where they were measured are in executors/parameters.py. Every verdict
 carries its evidence, so a reviewer sees why two images matched (or did not).
@@ -19,7 +21,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from executors.parameters import MAX_COLOUR_DEGREES, MIN_COLOUR_CHROMA, MIN_INFORMATION, VERIFY_THRESHOLD
+from executors.parameters import (BANDS_THRESHOLD, MAX_COLOUR_DEGREES, MIN_COLOUR_CHROMA, MIN_INFORMATION,
+                                  VERIFY_THRESHOLD)
 from executors.view_pairs import ALIGNED_VIEWS, layout_of, verification_pairs
 
 VERIFY_BYTES = 32  # one 256-bit pHash (hash size 16)
@@ -69,14 +72,16 @@ def colour_degrees(a: Optional[Tuple[float, float]], b: Optional[Tuple[float, fl
     return round(float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))), 1)
 
 
-def view_distance(first: Evidence, second: Evidence, pairs: Sequence[Tuple[str, str]],
-                  both_ways: bool) -> Tuple[Optional[int], str]:
-    """(smallest 256-bit distance, 'view~view') over the verification pairs of stage 1's `pairs`
+def view_distance(first: Evidence, second: Evidence, pairs: Sequence[Tuple[str, str]], both_ways: bool,
+                  threshold: int = VERIFY_THRESHOLD) -> Tuple[Optional[int], str, int]:
+    """(256-bit distance, 'view~view', that pair's threshold) at the pair of views nearest to (or
+    furthest within) its threshold, over the verification pairs of stage 1's `pairs`
     (view_pairs.verification_pairs) of (first's view, second's view), and with both_ways the pairs
-    the other way round too (dedup: both images play both parts)."""
+    the other way round too (dedup: both images play both parts). The bands, being many chances
+    of a near miss, are held to BANDS_THRESHOLD."""
     codes = first.words(), second.words()
     layouts = [{view: slice(start, start + rows) for view, start, rows in layout_of(len(c))} for c in codes]
-    best, where = None, ''
+    best, where, limit = None, '', threshold
     for view_a, view_b in verification_pairs(pairs):
         for (x, view_x), (y, view_y) in (((0, view_a), (1, view_b)), ((1, view_a), (0, view_b)))[:1 + both_ways]:
             if view_x not in layouts[x] or view_y not in layouts[y]:
@@ -86,21 +91,23 @@ def view_distance(first: Evidence, second: Evidence, pairs: Sequence[Tuple[str, 
                 distance = int(np.bitwise_count(rows_x ^ rows_y).sum(axis=1).min())
             else:
                 distance = int(np.bitwise_count(rows_x[:, None, :] ^ rows_y[None, :, :]).sum(axis=2).min())
-            if best is None or distance < best:
-                best, where = distance, f'{view_x}~{view_y}' if x == 0 else f'{view_y}~{view_x}'
-    return best, where
+            allowed = min(threshold, BANDS_THRESHOLD) if view_x in ALIGNED_VIEWS else threshold
+            if best is None or distance - allowed < best - limit:
+                best, limit = distance, allowed
+                where = f'{view_x}~{view_y}' if x == 0 else f'{view_y}~{view_x}'
+    return best, where, limit
 
 
 def verify(first: Evidence, second: Evidence, pairs: Sequence[Tuple[str, str]], both_ways: bool = True,
            threshold: int = VERIFY_THRESHOLD) -> Verdict:
     """Stage 2 for one candidate pair; `pairs` are the pairs of views stage 1 compared."""
     degrees = colour_degrees(first.colour, second.colour)
-    bits, views = view_distance(first, second, pairs, both_ways)
+    bits, views, limit = view_distance(first, second, pairs, both_ways, threshold)
     if min(first.information, second.information) < MIN_INFORMATION:
         reason = 'flat'
     elif degrees is not None and degrees > MAX_COLOUR_DEGREES:
         reason = 'colour'
-    elif bits is None or bits > threshold:
+    elif bits is None or bits > limit:
         reason = 'far'
     else:
         reason = ''

@@ -180,6 +180,10 @@ def flag(parameters: dict, name: str, default: bool) -> bool:
 #   apart (3 pairs; 42 and more for the rest); crops and turned copies of data/eval reach 36 at
 #   their 98th percentile. 36 keeps 4 bits under the nearest stranger, and colour adds more.
 VERIFY_THRESHOLD = 36
+# - BANDS_THRESHOLD: the same for a band against the same band (view_pairs.py). Banner and
+#   watermark copies of data/eval are 0 to 4 bits from their originals there; different garments
+#   of clothing-small come as near as 38 (the bands are 4 more chances each), so 16.
+BANDS_THRESHOLD = 16
 # - MIN_INFORMATION: mean grey step between neighbouring pixels of the 64x64 square. A blank or
 #   one-colour image scores under 0.2 (JPEG noise included); the flattest photo of clothing-small
 #   (a white shirt on white) 1.8, and the flattest copy of data/eval (gamma 0.5 of a dark photo) 1.1.
