@@ -276,10 +276,14 @@ def evidence_of(codes: bytes, information: float, rg: Optional[float], yb: Optio
 def _unchanged(db: sqlite3.Connection, files: Sequence[Tuple[str, int, float]], hash_size: int,
                with_views: bool) -> List[bool]:
     uris = json.dumps([uri for uri, _, _ in files])
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'evidence'").fetchone():
+        return [False] * len(files)  # indexed before the match decision's evidence: hash it all again
+    # An entry without evidence (sent by an older client) is hashed again too: the match decision needs it.
     stored = {uri: (size, mtime, size_of_hash, has_views) for uri, size, mtime, size_of_hash, has_views in
               db.execute('SELECT uri, byte_size, mtime, hash_size, '
                          'EXISTS (SELECT 1 FROM views WHERE views.key = images.key) FROM images '
-                         'WHERE uri IN (SELECT value FROM json_each(?))', (uris,))}
+                         'WHERE uri IN (SELECT value FROM json_each(?)) '
+                         'AND EXISTS (SELECT 1 FROM evidence WHERE evidence.key = images.key)', (uris,))}
     return [uri in stored and stored[uri][:3] == (size, mtime, hash_size) and (stored[uri][3] or not with_views)
             for uri, size, mtime in files]
 
