@@ -66,10 +66,18 @@ def test_indexing_again_updates_instead_of_adding(workspace):
 def test_csv_output_to_a_file_with_threshold_and_limit(workspace, tmp_path):
     out = tmp_path / 'results.csv'
     app('search', os.path.join(DATA, 'query'), '--workspace', workspace, '--format', 'csv', '--output', str(out),
+        '--threshold', '64', '--limit', '2', '--no-verify', check_exit=0)
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 2 * len(QUERY_IMAGES)  # stage 1 alone: threshold 64 admits everything, limit keeps two
+    assert set(rows[0]) == {'query', 'match_uri', 'match_id', 'distance', 'error'}
+    # The match decision confirms only each copy's original, whatever stage 1 lets through.
+    app('search', os.path.join(DATA, 'query'), '--workspace', workspace, '--format', 'csv', '--output', str(out),
         '--threshold', '64', '--limit', '2', check_exit=0)
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    assert len(rows) == 2 * len(QUERY_IMAGES)  # threshold 64 admits everything, limit keeps two
-    assert set(rows[0]) == {'query', 'match_uri', 'match_id', 'distance', 'error'}
+    assert len(rows) == len(QUERY_IMAGES)
+    for row in rows:
+        original = original_of(row['query'])
+        assert row['match_uri'] == (original or ''), row
 
 
 def test_table_output_names_the_match(workspace):

@@ -41,14 +41,20 @@ def connected_groups(keys_a: Sequence[int], keys_b: Sequence[int]) -> List[List[
 
 
 def strict_groups(keys_a: Sequence[int], keys_b: Sequence[int], rank: Callable[[int], tuple]) -> List[List[int]]:
-    """Groups in which every member is a neighbour of the first (the kept file)."""
+    """Groups in which every member is a neighbour of the first (the kept file).
+
+    Files under a --prefer folder keep first (keep_rank puts them first in its key); then the
+    image with the most neighbours, then the best ranked. In a group of an original and its
+    edited copies each copy is one edit from the original and two from the others, so the
+    original is the hub of the confirmed pairs: keeping it first groups every copy, where a
+    better ranked copy keeping first would leave out the copies it does not match itself."""
     neighbours: Dict[int, List[int]] = {}
     for a, b in zip(keys_a, keys_b):
         neighbours.setdefault(a, []).append(b)
         neighbours.setdefault(b, []).append(a)
     grouped = set()
     groups = []
-    for key in sorted(neighbours, key=rank):
+    for key in sorted(neighbours, key=lambda key: (rank(key)[0], -len(neighbours[key]), rank(key))):
         if key in grouped:
             continue
         members = [key] + sorted({n for n in neighbours[key] if n not in grouped}, key=rank)
@@ -125,16 +131,22 @@ def groups_from_pairs(keys_a: List[int], keys_b: List[int], copies: Dict[int, Li
     def rank(representative: int) -> tuple:
         return min(rank_row(rows[key]) for key in members_of(representative))
 
-    groups = strict_groups(keys_a, keys_b, rank) if strict else connected_groups(keys_a, keys_b)
+    def best_first(keys) -> List[int]:
+        return sorted(keys, key=lambda key: rank_row(rows[key]))
+
+    if strict:  # the kept file is one of the first member's identical copies: the others are its neighbours
+        groups = [best_first(members_of(group[0])) + best_first(k for rep in group[1:] for k in members_of(rep))
+                  for group in strict_groups(keys_a, keys_b, rank)]
+    else:
+        groups = [best_first(k for rep in group for k in members_of(rep)) for group in connected_groups(keys_a, keys_b)]
     grouped = {key for group in groups for key in group}
-    groups += [[representative] for representative in copies if representative not in grouped]
-    return sorted((_describe_group([k for rep in group for k in members_of(rep)], rows, rank_row, table, judge)
-                   for group in groups),
+    groups += [best_first(members_of(representative)) for representative in copies if representative not in grouped]
+    return sorted((_describe_group(group, rows, table, judge) for group in groups),
                   key=lambda g: (g['kind'] != 'exact', g['keep']['uri'] or '', g['keep']['id']))
 
 
-def _describe_group(members, rows, rank_row, table: ViewTable, judge: Optional[Judge]) -> dict:
-    members = sorted(members, key=lambda key: rank_row(rows[key]))
+def _describe_group(members, rows, table: ViewTable, judge: Optional[Judge]) -> dict:
+    """members: the kept file first."""
     keep = members[0]
     distances = table.distances(keep, members[1:])
     digests = {rows[key]['digest'] for key in members}

@@ -42,11 +42,16 @@ def test_identical_hashes_with_different_bytes_are_a_near_group(index):
     assert [kind for kind, _, _ in groups(index)] == ['near']
 
 
-def test_a_chain_is_one_group_when_connected_and_splits_when_strict(index):
-    # a ~6~ b ~6~ c, but a and c are 12 bits apart; a is the largest, so a is kept.
+def test_a_chain_is_one_group_when_connected_and_its_hub_keeps_when_strict(index):
+    # a ~6~ b ~6~ c, but a and c are 12 bits apart; a is the largest, so a is kept when connected.
     index.add([image('/a.jpg', 0, size=(300, 300)), image('/b.jpg', 6), image('/c.jpg', 12)])
     assert groups(index) == [('near', '/a.jpg', [('/b.jpg', 6), ('/c.jpg', 12)])]
-    assert groups(index, strict=True) == [('near', '/a.jpg', [('/b.jpg', 6)])]
+    # Strict: b, near both (as an original is near each of its edited copies), keeps them both.
+    assert groups(index, strict=True) == [('near', '/b.jpg', [('/a.jpg', 6), ('/c.jpg', 6)])]
+    # A longer chain splits: a ~ b ~ c ~ d ~ e keeps b (with a and c) and d (with e).
+    index.add([image('/d.jpg', 18), image('/e.jpg', 24)])
+    assert groups(index, strict=True) == [('near', '/b.jpg', [('/a.jpg', 6), ('/c.jpg', 6)]),
+                                          ('near', '/d.jpg', [('/e.jpg', 6)])]
 
 
 def test_strict_groups_keep_every_member_within_the_threshold_of_the_kept_file(index):
