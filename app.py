@@ -4,11 +4,11 @@
                                  [--errors FILE] [--no-views] [--rehash] [--prune]
     python app.py search PATH... [--workspace DIR] [--hash phash] [--threshold BITS] [--limit K]
                                  [--format table|json|csv] [--output FILE] [--plot DIR] [--host HOST:PORT]
-                                 [--batch-size N] [--rotations] [--no-views]
-    python app.py dedup          [--workspace DIR] [--hash phash] [--threshold BITS] [--output DIR] [--strict]
-                                 [--keep best|oldest|first] [--prefer DIR]... [--against PATH_OR_WORKSPACE]
-                                 [--move-to DIR] [--max-sheets N] [--host HOST:PORT] [--batch-size N]
-                                 [--rotations] [--views | --no-views]
+                                 [--batch-size N] [--rotations] [--no-views] [--no-verify]
+    python app.py dedup          [--workspace DIR] [--hash phash] [--threshold BITS] [--output DIR]
+                                 [--strict | --connected] [--keep best|oldest|first] [--prefer DIR]...
+                                 [--against PATH_OR_WORKSPACE] [--move-to DIR] [--max-sheets N] [--host HOST:PORT]
+                                 [--batch-size N] [--rotations] [--views | --no-views] [--no-verify]
     python app.py undo   MANIFEST
     python app.py serve          [--workspace DIR] [--host 127.0.0.1] [--port-grpc N] [--port-http N]
                                  [--allow-root DIR]...

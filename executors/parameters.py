@@ -42,7 +42,7 @@ KNOWN_PARAMETERS = {
     '/entries': _PAIRS + ('after', 'page'),
     '/pairs': _PAIRS,
     '/evidence': _PAIRS + ('keys',),
-    '/unchanged': ('hash_size', 'views'),
+    '/unchanged': ('hash_type', 'hash_size', 'views'),  # hash_type: sent with /index's parameters, not read
     '/uris': ('under', 'after', 'page'),
     '/delete': ('ids', 'uris', 'under'),
     '/clear': (),

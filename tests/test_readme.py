@@ -27,19 +27,20 @@ README_PORTS = ('54321', '54322')
 def sessions(marker: str):
     """[[(command, [expected output lines]), ...], ...] of the code blocks after `marker`."""
     text = open(README, encoding='utf-8').read()
-    found = []
-    for block in re.findall(re.escape(marker) + r'\n```[a-z]*\n(.*?)```', text, re.S):
-        steps, continued = [], False
-        for line in block.splitlines():
-            if continued:  # a command broken over lines with a backslash
-                steps[-1] = (steps[-1][0][:-1] + line.strip(), steps[-1][1])
-            elif line.startswith('$ '):
-                steps.append((line[2:], []))
-            elif steps:
-                steps[-1][1].append(line)
-            continued = bool(steps) and not steps[-1][1] and steps[-1][0].endswith('\\')
-        found.append(steps)
-    return found
+    return [_steps(block) for block in re.findall(re.escape(marker) + r'\n```[a-z]*\n(.*?)```', text, re.S)]
+
+
+def _steps(block: str):
+    steps, continued = [], False
+    for line in block.splitlines():
+        if continued:  # a command broken over lines with a backslash
+            steps[-1] = (steps[-1][0][:-1] + line.strip(), steps[-1][1])
+        elif line.startswith('$ '):
+            steps.append((line[2:], []))
+        elif steps:
+            steps[-1][1].append(line)
+        continued = bool(steps) and not steps[-1][1] and steps[-1][0].endswith('\\')
+    return steps
 
 
 def normal(lines, folder: str, ports=README_PORTS):
@@ -47,8 +48,7 @@ def normal(lines, folder: str, ports=README_PORTS):
     (a log gets them only when the step is slow) left out."""
     kept = []
     for line in lines:
-        progress = re.fullmatch(r'\w+ (\d+)/(\d+) [a-z ]+ \([\d.]+/s\)', line)
-        if progress and progress.group(1) != progress.group(2):
+        if _passing_progress(line):
             continue
         line = line.replace(folder, README_FOLDER)
         line = re.sub(r'("id": ?)"[0-9a-f]{20}"', r'\1"ID"', line)
@@ -106,3 +106,34 @@ def test_the_served_flow_and_its_clients_answer_as_the_readme_says(folder):
                 answer = ' '.join(normal(run(command.replace(':54322', f':{http_port}'), folder), folder, ports))
                 shown = re.findall(r'"\w+":(?:"[^"]*"|[\d.]+|null)', ' '.join(normal(expected, README_FOLDER)))
                 assert shown and [pair for pair in shown if pair not in answer] == [], answer
+
+
+def rewrite(readme: str = README) -> int:
+    """Run the CHECKED sessions as the test does and write what they print into the README, in
+    place (times and rates as printed): `python -m tests.test_readme` after a change of output.
+    Review the diff: it is the README's claims that change. The served sessions are not rewritten."""
+    import tempfile
+    text = open(readme, encoding='utf-8').read()
+    with tempfile.TemporaryDirectory() as folder:
+        os.symlink(DATA, os.path.join(folder, 'data'))
+
+        def session(match):
+            lines = []
+            for command, _ in _steps(match.group(2)):
+                shown = [line.replace(folder, README_FOLDER).rstrip() for line in run(command, folder)]
+                lines += [f'$ {command}'] + [line for line in shown if not _passing_progress(line)]
+            return match.group(1) + '\n'.join(lines) + '\n```'
+
+        text, count = re.subn(re.escape(CHECKED) + r'(\n```[a-z]*\n)(.*?)```', lambda m: CHECKED + session(m), text,
+                              flags=re.S)
+    open(readme, 'w', encoding='utf-8').write(text)
+    return count
+
+
+def _passing_progress(line: str) -> bool:
+    progress = re.fullmatch(r'\w+ (\d+)/(\d+) [a-z ]+ \([\d.]+/s\)', line)
+    return bool(progress) and progress.group(1) != progress.group(2)
+
+
+if __name__ == '__main__':
+    print(f'rewrote {rewrite()} sessions of {README}')

@@ -4,6 +4,7 @@ file is one entry however its path is spelled; through app.py and through a serv
 import base64
 import json
 import os
+import re
 import shutil
 import sqlite3
 
@@ -30,7 +31,8 @@ def status(workspace, *options):
 
 
 def summary_of(run):
-    return run.stderr.strip().splitlines()[-1]
+    """The summary line, without the Flow's start time (which varies)."""
+    return re.sub(r'; the Flow took [\d.]+ s to start', '', run.stderr.strip().splitlines()[-1])
 
 
 def copy_photos(folder, paths):

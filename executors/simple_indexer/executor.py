@@ -87,6 +87,11 @@ def _match(row: dict) -> Match:
                  height=row['height'], byte_size=row['byte_size'], mtime=row['mtime'], evidence=row.get('evidence') or {})
 
 
+def json_blob(blob: bytes) -> bytes:
+    """A blob that holds JSON: as sent over gRPC, or as the base64 text HTTP clients send."""
+    return blob if blob.lstrip()[:1] in (b'[', b'{') else blob_bytes(blob)
+
+
 def _answer(**values) -> DocList[ImageDoc]:
     """/status, /delete, /clear answer with one document: dicts would reach the client from one shard only."""
     return DocList[ImageDoc]([ImageDoc(result=values)])
@@ -327,7 +332,7 @@ class SimpleIndexer(Executor):
         views = params.flag(parameters, 'views', True)
         for doc in docs:
             try:
-                files = [(file_uri(uri), size, mtime) for uri, size, mtime in json.loads(blob_bytes(doc.blob))]
+                files = [(file_uri(uri), size, mtime) for uri, size, mtime in json.loads(json_blob(doc.blob))]
             except (ValueError, TypeError):  # HTTP clients write this by hand: say what is wanted
                 raise ValueError('/unchanged: each blob must be a JSON list of [uri, size, mtime]') from None
             doc.blob = bytes(b'01'[known] for known in self.index.store.unchanged(files, hash_size, views))
