@@ -16,6 +16,7 @@ the evidence both images carry since they were hashed (image_hasher/evidence.py)
 The thresholds and where they were measured are in executors/parameters.py. Every verdict
 carries its evidence, so a reviewer sees why two images matched (or did not).
 """
+import functools
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -25,6 +26,7 @@ from executors.parameters import (BANDS_THRESHOLD, MAX_COLOUR_DEGREES, MIN_COLOU
                                   VERIFY_THRESHOLD)
 from executors.view_pairs import ALIGNED_VIEWS, layout_of, verification_pairs
 
+BATCH = 2048  # candidate pairs compared in one matrix operation: a few MB
 VERIFY_BYTES = 32  # one 256-bit pHash (hash size 16)
 VERIFY_WORDS = 4  # the same as 64-bit words
 
@@ -37,7 +39,12 @@ class Evidence:
     colour: Optional[Tuple[float, float]] = None
 
     def words(self) -> np.ndarray:
-        return np.frombuffer(self.codes, dtype='>u8').astype(np.uint64).reshape(-1, VERIFY_WORDS)
+        return np.frombuffer(self.codes, dtype='>u8').reshape(-1, VERIFY_WORDS)
+
+    @property
+    def rows(self) -> int:
+        """How many 256-bit hashes: which views they are follows (view_pairs.layout_of)."""
+        return len(self.codes) // VERIFY_BYTES
 
 
 @dataclass(frozen=True)
@@ -72,37 +79,83 @@ def colour_degrees(a: Optional[Tuple[float, float]], b: Optional[Tuple[float, fl
     return round(float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))), 1)
 
 
+@functools.lru_cache(maxsize=None)
+def comparisons(rows_first: int, rows_second: int, pairs: Tuple[Tuple[str, str], ...], both_ways: bool,
+                threshold: int) -> tuple:
+    """Every (row of the first image, row of the second) that stage 2 compares for images with
+    these numbers of verification hashes: (rows_x, rows_y, each one's threshold, each one's
+    'view~view' name, first image's view first). The bands, being many chances of a near miss,
+    are held to BANDS_THRESHOLD; aligned views compare a row with its counterpart only."""
+    layouts = [{view: (start, rows) for view, start, rows in layout_of(count)} for count in (rows_first, rows_second)]
+    xs, ys, limits, names = [], [], [], []
+    for view_a, view_b in verification_pairs(pairs):
+        for x_is_first, view_x, view_y in ((True, view_a, view_b), (False, view_a, view_b))[:1 + both_ways]:
+            here, there = (layouts[0], layouts[1]) if x_is_first else (layouts[1], layouts[0])
+            if view_x not in here or view_y not in there:
+                continue
+            (start_x, count_x), (start_y, count_y) = here[view_x], there[view_y]
+            if view_x == view_y and view_x in ALIGNED_VIEWS:
+                combos = [(start_x + k, start_y + k) for k in range(min(count_x, count_y))]
+            else:
+                combos = [(start_x + i, start_y + j) for i in range(count_x) for j in range(count_y)]
+            limit = min(threshold, BANDS_THRESHOLD) if view_x in ALIGNED_VIEWS else threshold
+            name = f'{view_x}~{view_y}' if x_is_first else f'{view_y}~{view_x}'
+            for row_x, row_y in combos:
+                xs.append(row_x if x_is_first else row_y)
+                ys.append(row_y if x_is_first else row_x)
+                limits.append(limit)
+                names.append(name)
+    return np.array(xs, dtype=np.intp), np.array(ys, dtype=np.intp), np.array(limits), names
+
+
+def view_distances(firsts: Sequence[Evidence], seconds: Sequence[Evidence], pairs: Sequence[Tuple[str, str]],
+                   both_ways: bool, threshold: int = VERIFY_THRESHOLD) -> List[Tuple[Optional[int], str, int]]:
+    """For each pair (firsts[i], seconds[i]): (256-bit distance, 'view~view', that comparison's
+    threshold) at the comparison nearest to (or furthest within) its threshold, over the
+    verification pairs of stage 1's `pairs` (view_pairs.verification_pairs), and with both_ways
+    the other way round too (dedup: both images play both parts). One matrix operation per set of
+    pairs of the same layouts, a few thousand pairs at a time."""
+    found: List[Tuple[Optional[int], str, int]] = [(None, '', threshold)] * len(firsts)
+    by_layout: Dict[Tuple[int, int], List[int]] = {}
+    for i, (first, second) in enumerate(zip(firsts, seconds)):
+        by_layout.setdefault((first.rows, second.rows), []).append(i)
+    for (rows_first, rows_second), members in by_layout.items():
+        xs, ys, limits, names = comparisons(rows_first, rows_second, tuple(map(tuple, pairs)), both_ways, threshold)
+        if not len(xs):
+            continue
+        for start in range(0, len(members), BATCH):
+            chunk = members[start:start + BATCH]
+            a = np.stack([firsts[i].words() for i in chunk])[:, xs]  # (pairs, comparisons, words)
+            b = np.stack([seconds[i].words() for i in chunk])[:, ys]
+            distances = np.bitwise_count(a ^ b).sum(axis=2, dtype=np.int64)
+            best = np.argmin(distances - limits, axis=1)
+            for i, column, row in zip(chunk, best.tolist(), range(len(chunk))):
+                found[i] = (int(distances[row, column]), names[column], int(limits[column]))
+    return found
+
+
 def view_distance(first: Evidence, second: Evidence, pairs: Sequence[Tuple[str, str]], both_ways: bool,
                   threshold: int = VERIFY_THRESHOLD) -> Tuple[Optional[int], str, int]:
-    """(256-bit distance, 'view~view', that pair's threshold) at the pair of views nearest to (or
-    furthest within) its threshold, over the verification pairs of stage 1's `pairs`
-    (view_pairs.verification_pairs) of (first's view, second's view), and with both_ways the pairs
-    the other way round too (dedup: both images play both parts). The bands, being many chances
-    of a near miss, are held to BANDS_THRESHOLD."""
-    codes = first.words(), second.words()
-    layouts = [{view: slice(start, start + rows) for view, start, rows in layout_of(len(c))} for c in codes]
-    best, where, limit = None, '', threshold
-    for view_a, view_b in verification_pairs(pairs):
-        for (x, view_x), (y, view_y) in (((0, view_a), (1, view_b)), ((1, view_a), (0, view_b)))[:1 + both_ways]:
-            if view_x not in layouts[x] or view_y not in layouts[y]:
-                continue
-            rows_x, rows_y = codes[x][layouts[x][view_x]], codes[y][layouts[y][view_y]]
-            if view_x == view_y and view_x in ALIGNED_VIEWS:  # each row with its counterpart only
-                distance = int(np.bitwise_count(rows_x ^ rows_y).sum(axis=1).min())
-            else:
-                distance = int(np.bitwise_count(rows_x[:, None, :] ^ rows_y[None, :, :]).sum(axis=2).min())
-            allowed = min(threshold, BANDS_THRESHOLD) if view_x in ALIGNED_VIEWS else threshold
-            if best is None or distance - allowed < best - limit:
-                best, limit = distance, allowed
-                where = f'{view_x}~{view_y}' if x == 0 else f'{view_y}~{view_x}'
-    return best, where, limit
+    """view_distances of one pair."""
+    return view_distances([first], [second], pairs, both_ways, threshold)[0]
 
 
 def verify(first: Evidence, second: Evidence, pairs: Sequence[Tuple[str, str]], both_ways: bool = True,
            threshold: int = VERIFY_THRESHOLD) -> Verdict:
     """Stage 2 for one candidate pair; `pairs` are the pairs of views stage 1 compared."""
+    return verify_all([first], [second], pairs, both_ways, threshold)[0]
+
+
+def verify_all(firsts: Sequence[Evidence], seconds: Sequence[Evidence], pairs: Sequence[Tuple[str, str]],
+               both_ways: bool = True, threshold: int = VERIFY_THRESHOLD) -> List[Verdict]:
+    """Stage 2 for many candidate pairs (firsts[i], seconds[i]) at once."""
+    return [decide(first, second, *found) for first, second, found in
+            zip(firsts, seconds, view_distances(firsts, seconds, pairs, both_ways, threshold))]
+
+
+def decide(first: Evidence, second: Evidence, bits: Optional[int], views: str, limit: int) -> Verdict:
+    """The verdict on two images from their evidence and their nearest comparison (view_distances)."""
     degrees = colour_degrees(first.colour, second.colour)
-    bits, views, limit = view_distance(first, second, pairs, both_ways, threshold)
     if min(first.information, second.information) < MIN_INFORMATION:
         reason = 'flat'
     elif degrees is not None and degrees > MAX_COLOUR_DEGREES:
@@ -126,11 +179,19 @@ class Judge:
         self.evidence, self.pairs, self.threshold = evidence, pairs, threshold
 
     def __call__(self, a: int, b: int) -> Verdict:
-        if a not in self.evidence or b not in self.evidence:
-            return NO_EVIDENCE
-        return verify(self.evidence[a], self.evidence[b], self.pairs, both_ways=True, threshold=self.threshold)
+        return self.verdicts([a], [b])[0]
+
+    def verdicts(self, keys_a: Sequence[int], keys_b: Sequence[int]) -> List[Verdict]:
+        """The verdict on each pair (keys_a[i], keys_b[i]), all computed together."""
+        known = [i for i, (a, b) in enumerate(zip(keys_a, keys_b)) if a in self.evidence and b in self.evidence]
+        found = [NO_EVIDENCE] * len(keys_a)
+        decided = verify_all([self.evidence[keys_a[i]] for i in known], [self.evidence[keys_b[i]] for i in known],
+                             self.pairs, both_ways=True, threshold=self.threshold)
+        for i, verdict in zip(known, decided):
+            found[i] = verdict
+        return found
 
     def verified(self, keys_a: Sequence[int], keys_b: Sequence[int]) -> Tuple[List[int], List[int]]:
         """The candidate pairs (keys_a[i], keys_b[i]) that stage 2 confirms."""
-        kept = [(a, b) for a, b in zip(keys_a, keys_b) if self(a, b).same]
+        kept = [(a, b) for a, b, verdict in zip(keys_a, keys_b, self.verdicts(keys_a, keys_b)) if verdict.same]
         return [a for a, _ in kept], [b for _, b in kept]
