@@ -136,19 +136,50 @@ def view_plan(grey: Image.Image, names=INDEX_VIEWS, crops=((CROP_SCALE, 3),), tu
     return plan
 
 
-def cut_squares(grey: Image.Image, plan: Dict[str, list], side: int) -> Dict[str, np.ndarray]:
-    """{view: (n, side, side) uint8}: each box of `plan` squeezed to side x side by a box filter,
-    each turned centre turned and squeezed the same way.
+def box_squares(grey: Image.Image, boxes: list, side: int) -> list:
+    """Each (left, top, right, bottom) box of the image squeezed to side x side by Pillow's box
+    filter: the pixels of `grey.crop(box).resize((side, side), BOX)`, bit for bit.
 
-    Pillow crops and resizes each box: as fast as box-filtering all boxes at once in numpy with
-    cumulative sums (measured: 2.7 against 3.2 ms for an indexed image's 41 boxes), and Pillow's
-    arithmetic bit for bit, its choice of which pass runs first included. (resize's own `box`
-    argument is not used: it places the box's edges in floating point, which moves a pixel from
-    one run to the next now and then, and changes a 256-bit hash by 2 bits in 1% of them.)
+    Pillow resizes in two passes, each rounded to 8 bits; a box no taller than 2 * width - side
+    gets the horizontal pass first (measured on Pillow 13 over 3,000 random sizes; the tests
+    compare with Pillow on real photos). Boxes of one size at several left edges, a grid of
+    crops, then share that pass: each left edge's column of the image is squeezed across once
+    over its full height, and each box only adds the vertical pass over its own rows: half the
+    arithmetic for the 5 x 5 crops. Other boxes are resized one by one, as before.
     """
+    def resized(box) -> np.ndarray:  # the straightforward way: crop (resize's own `box` argument
+        # places edges in floating point, which now and then moves a pixel from one run to the next)
+        return np.asarray(grey.crop(box).resize((side, side), Image.Resampling.BOX))
+
+    squares = [None] * len(boxes)
+    by_size = {}
+    for number, (left, top, right, bottom) in enumerate(boxes):
+        by_size.setdefault((right - left, bottom - top), []).append((number, left, top))
+    for (width, height), group in by_size.items():
+        if len(group) == 1 or height + side > 2 * width:
+            for number, left, top in group:
+                squares[number] = resized(boxes[number])
+            continue
+        strips = {left: grey.crop((left, 0, left + width, grey.height)).resize((side, grey.height), Image.Resampling.BOX)
+                  for left in {left for _, left, _ in group}}
+        for number, left, top in group:
+            rows = strips[left].crop((0, top, side, top + height))
+            squares[number] = np.asarray(rows.resize((side, side), Image.Resampling.BOX))
+    return squares
+
+
+def cut_squares(grey: Image.Image, plan: Dict[str, list], side: int) -> Dict[str, np.ndarray]:
+    """{view: (n, side, side) uint8}: each box of `plan` squeezed to side x side by a box filter
+    (box_squares), each turned centre turned and squeezed the same way, bit for bit as Pillow
+    squeezes one cropped view at a time (measured against a numpy version that box-filters every
+    box at once with cumulative sums: Pillow's 2.7 ms against 3.2 for an indexed image's 41 boxes).
+    """
+    boxes = [what for cuts in plan.values() for what in cuts if isinstance(what, tuple)]
+    squared = iter(box_squares(grey, boxes, side))
+
     def square(what) -> np.ndarray:
         if isinstance(what, tuple):
-            return np.asarray(grey.crop(what).resize((side, side), Image.Resampling.BOX))
+            return next(squared)
         return np.asarray(turned_centre(grey, what).resize((side, side), Image.Resampling.BOX))
 
     return {name: np.array([square(what) for what in cuts]) for name, cuts in plan.items()}
