@@ -1,10 +1,15 @@
-"""Hashing benchmark: `python app.py index` against a plain ImageHash loop on the same photos.
+"""Hashing benchmark: `python app.py index` against the decode floor and a plain ImageHash loop.
 
-On the 2,000 JPEGs of bench/photos.py (1-3 megapixels, made from package-shipped photos):
+On the 2,000 JPEGs of bench/photos.py (1-3 megapixels, made from package-shipped photos), or on
+the images of an existing folder (--folder, e.g. ../shared/datasets/clothing-small):
+- the decode floor, the least work any of these hashes needs: a pool of one process per usable
+  core doing only `im = Image.open(p); im.draft('L', (64, 64)); im.load()` over the files;
 - the baseline: one process, `imagehash.phash(Image.open(path))` for each file (one hash);
 - this project: `python app.py index FOLDER` on a fresh workspace as a subprocess, timed from
-  its start to its exit (Flow start, all four hashes, SQLite writes included), with the fast
-  path (the default) and with the exact path (`exact: true`);
+  its start to its exit (Flow start, all four hashes, views, verification evidence, SQLite
+  writes included), with the fast path (the default) and with the exact path (`exact: true`);
+- the same client code as `app.py index` timed in two parts: the Flow's start, and the
+  indexing once started (`index_started`), each as a share of the decode floor;
 - the per-image cost of each step (one process, no Flow) for the baseline, the exact path and
   the fast path;
 - the fast path's distance from stock ImageHash (`imagehash.X(Image.open(path))`) per hash type
@@ -12,10 +17,13 @@ On the 2,000 JPEGs of bench/photos.py (1-3 megapixels, made from package-shipped
 - with --scaling: the index time for 250, 500, 1000 and 2000 of the photos.
 
     python bench/hashing.py [--count 2000] [--photos /tmp/bench-photos] [--scaling]
+    python bench/hashing.py --folder ../shared/datasets/clothing-small --count 3781
 """
 import argparse
+import glob
 import io
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -30,6 +38,7 @@ REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPOSITORY)
 from bench.photos import DEFAULT_OUT, make  # noqa: E402
 from bench.report import finish, started  # noqa: E402
+from client.connection import usable_cores  # noqa: E402
 from executors.image_hasher import hashes  # noqa: E402
 from executors.image_hasher.decode import open_image, shrink, to_grey  # noqa: E402
 from executors.image_hasher.views import view_hashes  # noqa: E402
@@ -47,6 +56,65 @@ with connect({workspace!r}) as connection:
     tally = index_files(connection, files, {{'hash_type': 'phash', 'exact': True}})
 print(tally.summary(), file=sys.stderr)
 """
+TIMED_INDEX = """
+import json, sys, time
+sys.path.insert(0, {repository!r})
+started = time.perf_counter()
+from client.connection import connect
+from client.jobs import index_files
+files = sorted(open({listing!r}).read().split())
+with connect({workspace!r}) as connection:
+    ready = time.perf_counter()
+    tally = index_files(connection, files, {{}})
+    done = time.perf_counter()
+print(json.dumps({{'start_s': ready - started, 'index_s': done - ready, 'summary': tally.summary()}}))
+"""
+
+
+def decode_only(path: str) -> None:
+    image = Image.open(path)
+    image.draft('L', (64, 64))
+    image.load()
+
+
+def decode_floor(paths):
+    """Seconds for a pool of one process per usable core to decode every file, as little as a
+    64-pixel hash allows (JPEG at up to 1/8 scale, straight to grey); the pool's start included."""
+    started = time.perf_counter()
+    with multiprocessing.Pool(usable_cores()) as pool:
+        pool.map(decode_only, paths, chunksize=16)
+    return time.perf_counter() - started
+
+
+def timed_index(paths):
+    """{start_s, index_s, summary}: the client code of `app.py index` (local Flow, defaults) in a
+    fresh process on a fresh workspace, the Flow's start (imports included) timed apart."""
+    with tempfile.TemporaryDirectory() as scratch:
+        listing = os.path.join(scratch, 'files.txt')
+        with open(listing, 'w') as file:
+            file.write('\n'.join(paths))
+        command = [sys.executable, '-c', TIMED_INDEX.format(repository=REPOSITORY, listing=listing,
+                                                             workspace=os.path.join(scratch, 'workspace'))]
+        finished = subprocess.run(command, capture_output=True, text=True, cwd=scratch)
+    if finished.returncode != 0:
+        raise SystemExit(f'timed index failed:\n{finished.stderr[-2000:]}')
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def corpus(args):
+    """The benchmark files: bench/photos.py's, or the first --count images under --folder, and
+    the folder `app.py index` is given (a folder of links when only some of --folder's are used)."""
+    if not args.folder:
+        return make(args.count, args.photos), args.photos
+    found = sorted(path for pattern in ('*.jpg', '*.jpeg', '*.png')
+                   for path in glob.glob(os.path.join(args.folder, '**', pattern), recursive=True))
+    paths = found[:args.count]
+    if len(paths) == len(found):
+        return paths, args.folder
+    links = tempfile.mkdtemp(prefix='bench-hashing-')
+    for number, path in enumerate(paths):
+        os.symlink(path, os.path.join(links, f'{number:06d}{os.path.splitext(path)[1]}'))
+    return paths, links
 
 
 def baseline(paths):
@@ -57,15 +125,15 @@ def baseline(paths):
     return time.perf_counter() - started
 
 
-def run_index(folder, exact=0, replicas=None, options=()):
+def run_index(folder, paths=(), exact=0, replicas=None, options=()):
     """Seconds of `python app.py index folder` on a fresh workspace, or with exact=N of the same
-    client indexing N of the files through the exact path (`exact: true`)."""
+    client indexing the first N of `paths` through the exact path (`exact: true`)."""
     with tempfile.TemporaryDirectory() as scratch:
         workspace = os.path.join(scratch, 'workspace')
         if exact:
             listing = os.path.join(scratch, 'files.txt')
             with open(listing, 'w') as file:
-                file.write('\n'.join(os.path.join(folder, name) for name in sorted(os.listdir(folder))[:exact]))
+                file.write('\n'.join(paths[:exact]))
             command = [sys.executable, '-c', EXACT_INDEX.format(repository=REPOSITORY, listing=listing,
                                                                  workspace=workspace)]
         else:
@@ -142,28 +210,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--count', type=int, default=2000)
     parser.add_argument('--photos', default=DEFAULT_OUT)
+    parser.add_argument('--folder', help='an existing folder of images instead of the benchmark photos')
+    parser.add_argument('--runs', default='fast,no_views,1_replica,exact',
+                        help='which `app.py index` runs besides the default one (comma-separated; "" for none)')
     parser.add_argument('--agreement-sample', type=int, default=500, help='photos compared with stock ImageHash (0: skip)')
     parser.add_argument('--breakdown-sample', type=int, default=200, help='photos timed step by step (0: skip)')
     parser.add_argument('--exact-count', type=int, default=500, help='photos indexed through the exact path')
     parser.add_argument('--scaling', action='store_true', help='also time 250, 500 and 1000 photos')
     parser.add_argument('--output', default='/tmp/bench-hashing.json')
     args = parser.parse_args()
-    paths = make(args.count, args.photos)
-    report = started(images=len(paths))
+    paths, folder = corpus(args)
+    report = started(images=len(paths), folder=folder, replicas=usable_cores())
 
     def show(key, value):
         report[key] = value
         print(key, json.dumps(value), flush=True)
 
+    seconds = decode_floor(paths)
+    floor = len(paths) / seconds
+    show('decode_floor', {'processes': usable_cores(), 'seconds': seconds, 'images_per_s': floor})
     seconds = baseline(paths)
     show('baseline', {'seconds': seconds, 'images_per_s': len(paths) / seconds})
-    for label, options in (('index_fast', {}), ('index_fast_no_views', {'options': ['--no-views']}),
-                           ('index_fast_1_replica', {'replicas': 1}),
-                           ('index_exact', {'exact': args.exact_count})):
-        seconds, summary = run_index(args.photos, **options)
+    timed = timed_index(paths)
+    show('index_started', {**timed, 'images_per_s_started': len(paths) / timed['index_s'],
+                           'share_of_floor_started': len(paths) / timed['index_s'] / floor,
+                           'images_per_s_start_to_exit': len(paths) / (timed['start_s'] + timed['index_s'])})
+    runs = {'fast': ('index_fast', {}), 'no_views': ('index_fast_no_views', {'options': ['--no-views']}),
+            '1_replica': ('index_fast_1_replica', {'replicas': 1}),
+            'exact': ('index_exact', {'exact': args.exact_count})}
+    for label, options in (runs[name] for name in args.runs.split(',') if name):
+        seconds, summary = run_index(folder, paths, **options)
         count = options.get('exact') or len(paths)
         show(label, {'images': count, 'seconds': seconds, 'images_per_s': count / seconds, 'summary': summary,
-                     'speedup_vs_baseline': report['baseline']['seconds'] / len(paths) * count / seconds})
+                     'speedup_vs_baseline': report['baseline']['seconds'] / len(paths) * count / seconds,
+                     'share_of_floor': count / seconds / floor})
     if args.breakdown_sample:
         show('per_image_ms', breakdown(paths[:args.breakdown_sample]))
     if args.agreement_sample:

@@ -32,8 +32,9 @@ def quiet_third_party_warnings() -> None:
 def flow_config(workspace: str, host: str = '127.0.0.1', ports: Optional[Sequence[int]] = None,
                 protocols: Sequence[str] = ('grpc', 'http'), allowed_roots: Sequence[str] = (),
                 replicas: Optional[int] = None, shards: Optional[int] = None) -> dict:
-    """flow.yml with this run's workspace, address and readable folders filled in, and the
-    hasher's replicas and the indexer's shards when given (None: as flow.yml says).
+    """flow.yml with this run's workspace, address and readable folders filled in, the indexer's
+    shards when given (None: as flow.yml says) and the hasher's replicas (None: one per CPU core
+    this process may use, see usable_cores).
 
     ports=None lets Jina pick free ones (a local run must not collide with a running server).
     """
@@ -55,10 +56,19 @@ def flow_config(workspace: str, host: str = '127.0.0.1', ports: Optional[Sequenc
             if shards is not None:
                 executor['shards'] = shards
         if executor['name'] == 'hasher':
-            if replicas is not None:
-                executor['replicas'] = replicas
+            executor['replicas'] = replicas if replicas is not None else usable_cores()
             executor.setdefault('uses_with', {})['allowed_roots'] = [os.path.abspath(p) for p in allowed_roots]
     return config
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity, which containers and `taskset` narrow;
+    os.cpu_count() counts the machine's). Hashing is CPU work, so the hasher runs one replica
+    per core by default: a 2-core laptop and a 32-core server both hash at their full rate."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def flow_setting(executor: str, key: str, default):

@@ -17,14 +17,14 @@ carries, computed once when it is hashed:
   blue and a red t-shirt of one cut) are told apart by it; a grey copy of a colour photo has no
   colour, so the check is skipped for it.
 """
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from PIL import Image
 
 from executors.image_hasher.decode import shrink
-from executors.image_hasher.hashes import perceptual_hashes
-from executors.image_hasher.views import ORIENTATIONS, border_box, centre, cropped_at, trim_borders, turned_centre
+from executors.image_hasher.hashes import perceptual_hashes_by_product
+from executors.image_hasher.views import border_box, centre, cut_squares, oriented, view_plan
 from executors.match import Evidence
 from executors.view_pairs import verification_views
 
@@ -36,43 +36,41 @@ BAND_SCALE = 0.75  # a band keeps three quarters of the image: a banner over the
 COLOUR_SIDE = 32  # colour is averaged over a few hundred pixels: a small copy is plenty
 
 
-def verification_images(small: Image.Image, views: Sequence[str]) -> List[Image.Image]:
-    """The image and each of `views` (views.py says what each is), on the finer grid of
-    view_pairs.VERIFY_HASHES_PER_VIEW, in verification_layout order."""
-    images = [small]
-    if 'trim' in views:
-        images.append(trim_borders(small))
-    if 'centre' in views:
-        images.append(centre(small))
-    if 'turns' in views:
-        images += [turned_centre(small, degrees) for degrees in VERIFY_TURNS]
-    if 'crops' in views:
-        images += [cropped_at(small, x, y, scale) for scale, steps in VERIFY_CROPS
-                   for y in np.linspace(0, 1, steps) for x in np.linspace(0, 1, steps)]
-    if 'orientations' in views:
-        square = small.resize((VERIFY_SIDE, VERIFY_SIDE), Image.Resampling.BOX)
-        images += [square.transpose(method) for method in ORIENTATIONS]
+def verification_plan(small: Image.Image, views: Sequence[str]) -> dict:
+    """What to cut from the shrunk image for each of `views` (views.py says what each is), on
+    the finer grid of view_pairs.VERIFY_HASHES_PER_VIEW, in verification_layout order (the
+    orientations are made from the plain square)."""
+    width, height = small.size
+    plan = {'plain': [(0, 0, width, height)]}
+    plan.update(view_plan(small, views, crops=VERIFY_CROPS, turns=VERIFY_TURNS))
     if 'bands' in views:
-        width, height = small.size
         kept_w, kept_h = round(width * BAND_SCALE), round(height * BAND_SCALE)
-        images += [small.crop(box) for box in ((0, 0, width, kept_h), (0, height - kept_h, width, height),
-                                               (0, 0, kept_w, height), (width - kept_w, 0, width, height))]
-    return images
+        plan['bands'] = [(0, 0, width, kept_h), (0, height - kept_h, width, height),
+                         (0, 0, kept_w, height), (width - kept_w, 0, width, height)]
+    return plan
 
 
-def verification_hashes(grey: Image.Image, views: Sequence[str]) -> np.ndarray:
-    """(hashes, 32) packed 256-bit pHashes of verification_images for stage 1's `views`, every
-    square box-filtered from one shrunk copy of the image so that views of one image and another
-    image compare like for like."""
-    images = verification_images(shrink(grey, VERIFY_SIDE), verification_views(views))
-    squares = np.array([np.asarray(image.resize((VERIFY_SIDE, VERIFY_SIDE), Image.Resampling.BOX)) for image in images])
-    return np.packbits(perceptual_hashes(squares, VERIFY_HASH_SIZE).reshape(len(images), -1), axis=1)
+def verification_squares(grey: Image.Image, views: Sequence[str]) -> np.ndarray:
+    """(hashes, 64, 64) uint8: the squares of verification_plan, every one box-filtered from one
+    shrunk copy of the image, so that views of one image and another image compare like for like."""
+    small = shrink(grey, VERIFY_SIDE)
+    squares = cut_squares(small, verification_plan(small, views), VERIFY_SIDE)
+    if 'orientations' in views:  # placed where verification_layout expects them: before the bands
+        bands = squares.pop('bands', None)
+        squares['orientations'] = oriented(squares['plain'][0])
+        if bands is not None:
+            squares['bands'] = bands
+    return np.concatenate(list(squares.values()))
 
 
-def information(grey: Image.Image) -> float:
-    """Mean absolute difference between neighbouring pixels of the 64x64 square, in grey levels."""
-    pixels = np.asarray(shrink(grey, VERIFY_SIDE).resize((VERIFY_SIDE, VERIFY_SIDE), Image.Resampling.BOX),
-                        dtype=np.float32)
+def verification_hashes(squares: np.ndarray) -> np.ndarray:
+    """(hashes, 32) packed 256-bit pHashes of verification squares."""
+    return np.packbits(perceptual_hashes_by_product(squares, VERIFY_HASH_SIZE).reshape(len(squares), -1), axis=1)
+
+
+def information(square: np.ndarray) -> float:
+    """Mean absolute difference between neighbouring pixels of the image's 64x64 square, in grey levels."""
+    pixels = square.astype(np.float32)
     return float((np.abs(np.diff(pixels, axis=0)).mean() + np.abs(np.diff(pixels, axis=1)).mean()) / 2)
 
 
@@ -90,5 +88,6 @@ def colour_signature(image: Image.Image) -> Optional[tuple]:
 
 def image_evidence(image: Image.Image, grey: Image.Image, views: Sequence[str]) -> Evidence:
     """All of one image's evidence: `image` upright and flattened (colour or not), `grey` its grey."""
-    return Evidence(verification_hashes(grey, views).tobytes(), round(information(grey), 2),
+    squares = verification_squares(grey, verification_views(views))
+    return Evidence(verification_hashes(squares).tobytes(), round(information(squares[0]), 2),
                     colour_signature(image))

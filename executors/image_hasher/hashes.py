@@ -5,6 +5,8 @@ step for step, so that `bits_to_hex(phash(grey, 8)) == str(imagehash.phash(grey,
 same pixels. The hash is a boolean matrix read row by row; two hashes are compared by the
 number of differing bits (the Hamming distance).
 """
+from functools import lru_cache
+
 import numpy as np
 import scipy.fftpack
 from PIL import Image
@@ -35,6 +37,27 @@ def perceptual_hashes(squares: np.ndarray, hash_size: int) -> np.ndarray:
     """pHash of a stack of (n, 4*hash_size, 4*hash_size) grey squares at once: (n, hash_size, hash_size)."""
     dct = scipy.fftpack.dct(scipy.fftpack.dct(squares, axis=1), axis=2)
     low = dct[:, :hash_size, :hash_size].reshape(len(squares), -1)
+    return (low > np.median(low, axis=1, keepdims=True)).reshape(-1, hash_size, hash_size)
+
+
+@lru_cache(maxsize=8)
+def low_dct_rows(side: int, hash_size: int) -> np.ndarray:
+    """The first hash_size rows of the (unnormalised) DCT-II matrix of `side` points, the one
+    scipy.fftpack.dct computes: the DCT of each row of X is X @ C.T, of a square C @ X @ C.T."""
+    k, n = np.ogrid[:hash_size, :side]
+    return 2 * np.cos(np.pi * k * (2 * n + 1) / (2 * side))
+
+
+def perceptual_hashes_by_product(squares: np.ndarray, hash_size: int) -> np.ndarray:
+    """perceptual_hashes of a stack of squares, with the DCT as two matrix products that keep only
+    the hash_size x hash_size low frequencies the hash reads (an eighth of the work for 256 bits,
+    and one BLAS call for a whole stack instead of two full transforms).
+
+    The coefficients equal scipy's to about 1e-12, so a bit differs only where a coefficient and
+    the median agree to that precision: the views of a flat image, whose every AC coefficient is
+    0 up to rounding (tests/test_views.py measures it on real photos)."""
+    rows = low_dct_rows(squares.shape[-1], hash_size)
+    low = (rows @ squares.astype(np.float64) @ rows.T).reshape(len(squares), -1)
     return (low > np.median(low, axis=1, keepdims=True)).reshape(-1, hash_size, hash_size)
 
 
