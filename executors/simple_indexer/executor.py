@@ -31,7 +31,8 @@ def record_of(doc: ImageDoc) -> ImageRecord:
     hashes = {name: getattr(doc, name) for name in ('ahash', 'phash', 'dhash', 'whash') if getattr(doc, name)}
     return ImageRecord(uri=doc.uri, digest=doc.digest, hash_size=doc.hash_size, hashes=hashes,
                        width=doc.width, height=doc.height, byte_size=doc.byte_size, mtime=doc.mtime,
-                       views=dict(doc.views), evidence=evidence_of_doc(doc))
+                       views=dict(doc.views), evidence=evidence_of_doc(doc),
+                       provenance=dict(doc.provenance))
 
 
 def evidence_problem(doc: ImageDoc) -> Optional[str]:
@@ -137,7 +138,7 @@ def entry_documents(index: ImageIndex, hash_type: str, hash_size: int, shard_id:
         for key, code in zip(view_keys[on_page].tolist(), codes[on_page]):
             texts[view, key] = texts.get((view, key), '') + blob_to_hex(code.tobytes(), nbits)
     return [ImageDoc(id=row['id'], uri=row['uri'], digest=row['digest'], width=row['width'], height=row['height'],
-                     byte_size=row['byte_size'], mtime=row['mtime'], hash_size=hash_size,
+                     byte_size=row['byte_size'], mtime=row['mtime'], provenance=row['provenance'], hash_size=hash_size,
                      result={'key': key, 'shard': shard_id},
                      views={f'{hash_type}.{view}': texts[view, key] for view in table.names
                             if view != 'plain' and (view, key) in texts},
@@ -186,7 +187,7 @@ class SimpleIndexer(Executor):
         for doc, is_new in zip(usable, self.index.add([record_of(doc) for doc in usable])):
             doc.status = 'indexed' if is_new else 'updated'
         for doc in docs:  # stored: most of each document's bytes need not travel back to the client
-            doc.views, doc.verify_codes = {}, None
+            doc.views, doc.verify_codes, doc.provenance = {}, None, {}
         return docs
 
     @requests(on='/search')
