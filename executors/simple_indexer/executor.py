@@ -13,7 +13,7 @@ from jina import Executor, requests
 from executors import parameters as params
 from executors.image_hasher.decode import blob_bytes
 from executors.documents import HASH_TYPES, ImageDoc, Match
-from executors.simple_indexer.grouping import keep_rank
+from executors.simple_indexer.keep import DEFAULT_POLICY, keep_order
 from executors.simple_indexer.image_index import ImageIndex
 from executors.simple_indexer.sharding import SHARD_SPACE, partition_problem, shard_of
 from executors.simple_indexer.store import ImageRecord, blob_to_hex
@@ -225,8 +225,9 @@ class SimpleIndexer(Executor):
 
         Parameters: hash_type, hash_size, threshold, views (bool, default true: compare the views
         of view_pairs.py too), rotations (bool: and flips and 90-degree turns), strict (bool:
-        every member within the threshold of the kept file), keep ('best', 'oldest', 'first'), prefer (folders whose
-        files are kept first). The document is the kept file, `status` says 'exact' or 'near',
+        every member within the threshold of the kept file), keep ('original', the default;
+        'largest', also 'best'; 'oldest'; 'first': keep.py), prefer (folders whose files are kept
+        first). The document is the kept file, `status` says 'exact' or 'near',
         and `matches` are the other members with their distance to it.
         """
         parameters = parameters or {}
@@ -237,9 +238,9 @@ class SimpleIndexer(Executor):
         prefer = parameters.get('prefer') or []
         if not isinstance(prefer, list) or not all(isinstance(folder, str) for folder in prefer):
             raise params.RequestError('prefer must be a list of folder paths')
-        keep = parameters.get('keep', 'best')
+        keep = parameters.get('keep', DEFAULT_POLICY)
         if self.shards > 1:
-            keep_rank(keep, prefer)  # a wrong policy fails here, before any table is sent
+            keep_order(keep, prefer)  # a wrong policy fails here, before any table is sent
             return table_documents(self.index, hash_type, hash_size, self.shard_id, pairs, threshold=threshold,
                                    strict=strict, keep=keep, prefer=prefer, verify=verify,
                                    verify_threshold=verify_threshold)

@@ -67,7 +67,9 @@ def test_exact_copies_stay_together_and_near_their_neighbours(index):
 
 
 @pytest.mark.parametrize('keep, expected', [
-    ('best', '/c/largest.jpg'),   # most pixels
+    ('original', '/c/largest.jpg'),  # the others have fewer pixels: downscaled (keep.py)
+    ('largest', '/c/largest.jpg'),   # most pixels
+    ('best', '/c/largest.jpg'),      # the name largest had
     ('oldest', '/b/oldest.jpg'),  # earliest file time
     ('first', '/a/first.jpg'),    # indexed first
 ])
@@ -78,11 +80,12 @@ def test_keep_policies(index, keep, expected):
     assert kept == expected and len(members) == 2
 
 
-def test_best_breaks_ties_by_file_size_then_shorter_path(index):
+def test_largest_breaks_ties_by_file_size_then_shorter_path(index):
     index.add([image('/long/path/x.jpg', 0), image('/x.jpg', 1), image('/y/bigger.jpg', 2, byte_size=5000)])
-    assert groups(index)[0][1] == '/y/bigger.jpg'
+    assert groups(index, keep='largest')[0][1] == '/y/bigger.jpg'
+    assert groups(index)[0][1] == '/x.jpg'  # original: of the same pixels, the smaller file
     index.delete(uris=['/y/bigger.jpg'])
-    assert groups(index)[0][1] == '/x.jpg'
+    assert groups(index, keep='largest')[0][1] == '/x.jpg'
 
 
 def test_preferred_folder_always_wins(index):
