@@ -17,7 +17,7 @@ Computed once when an image is hashed (hash_document), from what the decoder alr
   whether stored as grey or as RGB.
 """
 from dataclasses import asdict, dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 from PIL import Image
@@ -31,7 +31,7 @@ IJG_LUMINANCE = np.array([
     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99])
 DETAIL_SIDE = 128
 CELLS = 4
-SAMPLE_SIDE = 256  # clipping and chroma are counted on a copy this size: a few tens of thousands of pixels
+SAMPLE_SIDE = 128  # border, clipping and chroma are read on a copy about this size: 10^4 to 10^5 pixels
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,18 @@ def ijg_table(quality: int) -> np.ndarray:
     return np.clip((IJG_LUMINANCE * scale + 50) // 100, 1, 255)
 
 
+# Qualities 1-100 (row q-1), each table's values sorted, so that the table's order in the file
+# (natural or zigzag) does not matter.
+SORTED_TABLES = np.sort(np.array([ijg_table(quality) for quality in range(1, 101)]), axis=1)
+
+
 def jpeg_quality(image: Image.Image) -> Optional[int]:
-    """The IJG quality whose luminance table is nearest the file's (sorted values, so that the
-    table's order in the file does not matter), or None for an image without tables."""
+    """The IJG quality whose luminance table is nearest the file's, or None for an image
+    without tables."""
     tables = getattr(image, 'quantization', None)
-    if not tables or 0 not in tables:
+    if not tables or 0 not in tables or len(tables[0]) != IJG_LUMINANCE.size:
         return None
-    table = np.sort(np.asarray(tables[0], dtype=np.float64))
-    errors = [np.abs(np.sort(ijg_table(quality)) - table).sum() for quality in range(1, 101)]
+    errors = np.abs(SORTED_TABLES - np.sort(np.asarray(tables[0]))).sum(axis=1)
     return int(np.argmin(errors)) + 1
 
 
@@ -76,22 +80,29 @@ def detail(grey: Image.Image) -> float:
     return float(np.median(_steps(grey, DETAIL_SIDE) / np.maximum(_steps(grey, DETAIL_SIDE // 2), 1e-3)))
 
 
-def chroma(image: Image.Image) -> float:
-    if image.mode != 'RGB':
+def chroma(channels: Sequence[np.ndarray]) -> float:
+    if len(channels) != 3:
         return 0.0
-    pixels = np.asarray(image, dtype=np.float32)
-    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    red, green, blue = (channel.astype(np.float32) for channel in channels)
     return float((np.abs(red - green) + np.abs((red + green) / 2 - blue)).mean())
+
+
+def clipped(channels: Sequence[np.ndarray]) -> float:
+    """The share of pixels with a channel at 0 or 255."""
+    at_an_end = np.zeros(channels[0].shape, dtype=bool)
+    for channel in channels:  # one plane at a time: numpy is slow across the channels of a pixel
+        at_an_end |= (channel == 0) | (channel == 255)
+    return float(at_an_end.mean())
 
 
 def provenance(decoded: Image.Image, upright: Image.Image, grey: Image.Image) -> Provenance:
     """`decoded` as the decoder returned it (its format and tables), `upright` flattened (RGB or
     L), `grey` its grey."""
-    left, top, right, bottom = border_box(grey)
-    border = 1 - (right - left) * (bottom - top) / (grey.width * grey.height)
-    sample = upright.reduce(max(1, min(upright.size) // SAMPLE_SIDE))
-    pixels = np.asarray(sample)
-    clipped = ((pixels == 0) | (pixels == 255)).reshape(pixels.shape[0] * pixels.shape[1], -1).any(axis=1).mean()
+    sample = upright.reduce(max(1, round(min(upright.size) / SAMPLE_SIDE)))
+    small_grey = grey.reduce(max(1, round(min(grey.size) / SAMPLE_SIDE)))
+    left, top, right, bottom = border_box(small_grey)
+    border = 1 - (right - left) * (bottom - top) / (small_grey.width * small_grey.height)
+    channels = [np.asarray(band) for band in sample.split()]
     return Provenance(jpeg_quality=jpeg_quality(decoded) if decoded.format in ('JPEG', 'MPO') else None,
-                      border=round(float(border), 4), clipped=round(float(clipped), 4),
-                      detail=round(detail(grey), 3), chroma=round(chroma(sample), 2))
+                      border=round(float(border), 4), clipped=round(clipped(channels), 4),
+                      detail=round(detail(grey), 3), chroma=round(chroma(channels), 2))
