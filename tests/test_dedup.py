@@ -218,8 +218,9 @@ def test_move_to_then_undo_restores_every_file_byte_for_byte(tmp_path):
               '--move-to', str(tmp_path / 'moved'), check_exit=0)
     remove = open(tmp_path / 'out' / 'remove.txt').read().splitlines()
     assert remove and not any(os.path.exists(p) for p in remove)
+    shared = os.path.commonpath(remove)  # data/query: the originals of data/index are kept
     for path in remove:  # moved under their path relative to the folder they share
-        moved = tmp_path / 'moved' / os.path.relpath(path, photos)
+        moved = tmp_path / 'moved' / os.path.relpath(path, shared)
         assert sha256(moved) == before[path]
     status = json.loads(app('status', '--workspace', str(tmp_path / 'ws'), check_exit=0).stdout)
     assert status['images'] == len(before) - len(remove)
