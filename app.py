@@ -6,7 +6,7 @@
                                  [--format table|json|csv] [--output FILE] [--plot DIR] [--host HOST:PORT]
                                  [--batch-size N] [--rotations] [--no-views] [--no-verify]
     python app.py dedup          [--workspace DIR] [--hash phash] [--threshold BITS] [--output DIR]
-                                 [--strict | --connected] [--keep best|oldest|first] [--prefer DIR]...
+                                 [--strict | --connected] [--keep original|largest|oldest|first] [--prefer DIR]...
                                  [--against PATH_OR_WORKSPACE] [--move-to DIR] [--max-sheets N] [--host HOST:PORT]
                                  [--batch-size N] [--rotations] [--views | --no-views] [--no-verify]
     python app.py undo   MANIFEST
@@ -41,7 +41,7 @@ from client.workspace import WorkspaceError, WrongShards, check_workspace, check
 from evaluation.command import DEFAULT_IMAGES as EVAL_IMAGES, DEFAULT_OUTPUT as EVAL_OUTPUT, command_evaluate
 from executors.documents import HASH_TYPES
 from executors.simple_indexer.executor import MAX_LIMIT
-from executors.simple_indexer.grouping import KEEP_POLICIES
+from executors.simple_indexer.keep import ALIASES as KEEP_ALIASES, DEFAULT_POLICY as DEFAULT_KEEP, KEEP_POLICIES
 from reports.groups import bytes_reclaimable, files_to_remove, write_data_files
 from reports.html import write_report
 
@@ -485,9 +485,11 @@ def parser() -> argparse.ArgumentParser:
                             'of its kept file')
     dedup.add_argument('--strict', action='store_false', dest='connected',
                        help='every member a confirmed match of its kept file: the default')
-    dedup.add_argument('--keep', choices=KEEP_POLICIES, default='best',
-                       help='file to keep: best (most pixels, then largest file, then shortest path), oldest '
-                            '(file time) or first (indexed first); default: best')
+    dedup.add_argument('--keep', choices=KEEP_POLICIES + tuple(KEEP_ALIASES), default=DEFAULT_KEEP,
+                       help='file to keep: original (the unedited original: no added border, most pixels, colour, '
+                            'JPEG before its re-saves, no lower quality, no clipping, no blur; README "Which file '
+                            'to keep"), largest (most pixels, then the largest file; also called best), oldest '
+                            f'(file time) or first (indexed first); default: {DEFAULT_KEEP}')
     dedup.add_argument('--prefer', action='append', default=[], metavar='DIR',
                        help='files under DIR are kept before any other (repeatable), e.g. a curated dataset')
     dedup.add_argument('--against', metavar='PATH_OR_WORKSPACE',

@@ -6,6 +6,7 @@ import time
 from client.jobs import Progress
 from evaluation.benchmark import HASH_VARIANTS, build
 from evaluation.decision import decision_recall, image_files, precision, precision_text, recall_text
+from evaluation.keep import keep_text, measure_keep, write_keep
 from evaluation.methods import Hashes, Method
 from evaluation.report import write_all
 from evaluation.scoring import TARGET_PRECISION, measure
@@ -78,8 +79,11 @@ def evaluate(images: str, output: str, with_views: bool = True, log=sys.stderr) 
         panels['pHash with views'] = [r for r in results if r.method in shown]
     paths = write_all(output, results, best, context, panels, thresholds)
     sys.stdout.write(summary(results))
+    keep = measure_keep(images)  # which file dedup keeps: evaluation/keep.py
+    paths += write_keep(output, keep)
+    sys.stdout.write('\nWhich file dedup keeps (evaluation/keep.py):\n' + keep_text(keep))
     print(f'wrote {", ".join(paths)} in {time.monotonic() - start:.1f} s', file=log)
-    return {'results': results, 'best': best, 'thresholds': thresholds, 'paths': paths}
+    return {'results': results, 'best': best, 'thresholds': thresholds, 'paths': paths, 'keep': keep}
 
 
 def command_evaluate(args) -> int:

@@ -88,6 +88,10 @@ class ImageDoc(WireDoc):
     verify_codes: Optional[bytes] = None
     information: Optional[float] = None
     colour: Optional[List[float]] = None
+    # Signs of having been made from another image (image_hasher/provenance.py), for the keep
+    # policy: {'jpeg_quality', 'border', 'clipped', 'detail', 'chroma'}. Not Optional,
+    # for the reason given at `matches`.
+    provenance: Dict[str, Any] = {}
 
     # Filled by the SimpleIndexer.
     status: Optional[str] = None  # /index: 'indexed' or 'updated'; /duplicates: 'exact' or 'near' group

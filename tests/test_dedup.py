@@ -69,8 +69,23 @@ def test_each_original_is_grouped_with_all_its_copies_and_strangers_are_left_alo
     assert 'dry run' in run.stderr and all(os.path.exists(p) for p in remove)
 
 
-def test_preferring_the_originals_folder_keeps_every_original(photos, tmp_path):
-    # By default the largest file is kept, and a watermarked copy can be larger than its original.
+def test_the_default_policy_keeps_every_original_and_largest_keeps_todays_choice(photos, tmp_path):
+    run = dedup(photos, tmp_path / 'original')
+    kept = {os.path.basename(g['keep']['uri']) for g in json.load(open(tmp_path / 'original' / 'groups.json'))}
+    assert kept == {os.path.basename(p) for p in INDEX_IMAGES}
+    assert not any('/index/' in line for line in open(tmp_path / 'original' / 'remove.txt'))
+    for keep in ('largest', 'best'):  # the rule before: most pixels, then the larger file
+        dedup(photos, tmp_path / keep, '--keep', keep)
+        kept = {os.path.basename(g['keep']['uri']) for g in json.load(open(tmp_path / keep / 'groups.json'))}
+        assert {'camera4.png', 'coffee3.png', 'seeding4.png'} <= kept  # a PNG re-save has more bytes
+    assert run.returncode == 0
+
+
+def test_a_preferred_folder_wins_over_the_keep_policy(photos, tmp_path):
+    # here the copies' folder: one of its files is kept in every group, never an original
+    dedup(photos, tmp_path / 'query', '--prefer', str(photos / 'photos' / 'query'))
+    kept = {os.path.basename(g['keep']['uri']) for g in json.load(open(tmp_path / 'query' / 'groups.json'))}
+    assert not kept & {os.path.basename(p) for p in INDEX_IMAGES}
     dedup(photos, tmp_path, '--prefer', str(photos / 'photos' / 'index'))
     kept = {os.path.basename(g['keep']['uri']) for g in json.load(open(tmp_path / 'groups.json'))}
     assert kept == {os.path.basename(p) for p in INDEX_IMAGES}
@@ -203,8 +218,9 @@ def test_move_to_then_undo_restores_every_file_byte_for_byte(tmp_path):
               '--move-to', str(tmp_path / 'moved'), check_exit=0)
     remove = open(tmp_path / 'out' / 'remove.txt').read().splitlines()
     assert remove and not any(os.path.exists(p) for p in remove)
+    shared = os.path.commonpath(remove)  # data/query: the originals of data/index are kept
     for path in remove:  # moved under their path relative to the folder they share
-        moved = tmp_path / 'moved' / os.path.relpath(path, photos)
+        moved = tmp_path / 'moved' / os.path.relpath(path, shared)
         assert sha256(moved) == before[path]
     status = json.loads(app('status', '--workspace', str(tmp_path / 'ws'), check_exit=0).stdout)
     assert status['images'] == len(before) - len(remove)

@@ -133,6 +133,14 @@ def test_evaluate_command_writes_the_tables_and_the_plot(tmp_path):
     assert set(thresholds['single']) == {'ahash', 'phash', 'dhash', 'whash'}
     assert '| crop/pad: pad-20% |' in (out / 'results.md').read_text()
     assert Image.open(out / 'pr_curves.png').size[0] > 1000
+    keep = list(csv.DictReader(io.StringIO((out / 'keep.csv').read_text())))  # evaluation/keep.py
+    assert {r['policy'] for r in keep} == {'original', 'largest', 'oldest', 'first'}
+    original = {(r['group'], r['transform']): (int(r['original_kept']), int(r['groups'])) for r in keep
+                if r['policy'] == 'original'}
+    assert original['with all copies', 'all'] == (5, 5)  # the default policy keeps every original
+    one_copy = [counts for (group, _), counts in original.items() if group == 'with one copy']
+    assert sum(kept for kept, _ in one_copy) >= 0.95 * sum(total for _, total in one_copy)
+    assert 'one group of all copies' in run.stdout and (out / 'keep.md').exists()
     missing = subprocess.run([sys.executable, os.path.join(REPOSITORY, 'app.py'), 'evaluate', '--images',
                               str(tmp_path / 'nowhere')], capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and 'no such folder' in missing.stderr  # wrong usage, found before any work

@@ -22,6 +22,7 @@ from executors.image_hasher.decode import (
 )
 from executors.image_hasher.evidence import VERIFY_SIDE, image_evidence
 from executors.image_hasher.hashes import bits_to_hex, compute_hashes, fast_side
+from executors.image_hasher.provenance import provenance
 from executors.image_hasher.views import view_hashes
 from executors.uris import file_uri
 from executors.view_pairs import INDEX_VIEWS, QUERY_VIEWS
@@ -72,7 +73,8 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
                   max_pixels: int = DEFAULT_MAX_PIXELS, exact: bool = True, views=()) -> None:
     """Fill doc's hashes, digest, size and embedding in place, or its `error`; the primary hash
     of each of `views` (views.py) in doc.views, as {'<hash type>.<view>': hex of its hashes}; and
-    the evidence of the match decision (evidence.py) of the image and the same views.
+    the evidence of the match decision (evidence.py) of the image and the same views; and its
+    provenance (provenance.py), for dedup's keep policy.
 
     exact=False is the fast path: a JPEG is decoded at reduced scale, other images are shrunk
     by a box filter before hashing (a bit or two from ImageHash; see the README's Speed).
@@ -98,6 +100,7 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
         # Views have no ImageHash function to agree with: always hashed the fast way, which is cheap.
         extra = view_hashes(grey, primary, hash_size, views) if views else {}
         evidence = image_evidence(upright, grey, views)
+        origin = provenance(image, upright, grey)
     except ImageError as error:
         doc.error = str(error)
         return
@@ -113,6 +116,7 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
     doc.embedding = bits[primary].ravel().astype('uint8')
     doc.verify_codes, doc.information = evidence.codes, evidence.information
     doc.colour = list(evidence.colour) if evidence.colour else None
+    doc.provenance = origin.as_dict()
     doc.hash_size = hash_size
     doc.digest = sha256_digest(data)
     doc.width, doc.height = image.info.get('full_size', image.size)

@@ -9,7 +9,8 @@ from typing import Any, Dict, List, Optional
 from executors.documents import ImageDoc
 from executors.match import Evidence, Judge, evidence_of_doc
 from executors.parameters import VERIFY_THRESHOLD
-from executors.simple_indexer.grouping import groups_from_pairs, identical_copies, keep_rank, near_pairs
+from executors.simple_indexer.grouping import groups_from_pairs, identical_copies, near_pairs
+from executors.simple_indexer.keep import keep_order
 from executors.simple_indexer.sharding import global_key
 from executors.simple_indexer.store import ROW_COLUMNS
 from executors.simple_indexer.view_join import ViewTable, table_of_texts
@@ -132,4 +133,4 @@ def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None,
                       int(settings.get('verify_threshold', VERIFY_THRESHOLD)))
         keys_a, keys_b = judge.verified(keys_a, keys_b)
     return groups_from_pairs(keys_a, keys_b, copies, rows, table, bool(settings.get('strict', True)),
-                             keep_rank(settings['keep'], settings.get('prefer') or []), judge)
+                             keep_order(settings['keep'], settings.get('prefer') or []), judge)

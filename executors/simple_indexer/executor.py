@@ -13,7 +13,7 @@ from jina import Executor, requests
 from executors import parameters as params
 from executors.image_hasher.decode import blob_bytes
 from executors.documents import HASH_TYPES, ImageDoc, Match
-from executors.simple_indexer.grouping import keep_rank
+from executors.simple_indexer.keep import DEFAULT_POLICY, keep_order
 from executors.simple_indexer.image_index import ImageIndex
 from executors.simple_indexer.sharding import SHARD_SPACE, partition_problem, shard_of
 from executors.simple_indexer.store import ImageRecord, blob_to_hex
@@ -31,7 +31,8 @@ def record_of(doc: ImageDoc) -> ImageRecord:
     hashes = {name: getattr(doc, name) for name in ('ahash', 'phash', 'dhash', 'whash') if getattr(doc, name)}
     return ImageRecord(uri=doc.uri, digest=doc.digest, hash_size=doc.hash_size, hashes=hashes,
                        width=doc.width, height=doc.height, byte_size=doc.byte_size, mtime=doc.mtime,
-                       views=dict(doc.views), evidence=evidence_of_doc(doc))
+                       views=dict(doc.views), evidence=evidence_of_doc(doc),
+                       provenance=dict(doc.provenance))
 
 
 def evidence_problem(doc: ImageDoc) -> Optional[str]:
@@ -142,7 +143,7 @@ def entry_documents(index: ImageIndex, hash_type: str, hash_size: int, shard_id:
         for key, code in zip(view_keys[on_page].tolist(), codes[on_page]):
             texts[view, key] = texts.get((view, key), '') + blob_to_hex(code.tobytes(), nbits)
     return [ImageDoc(id=row['id'], uri=row['uri'], digest=row['digest'], width=row['width'], height=row['height'],
-                     byte_size=row['byte_size'], mtime=row['mtime'], hash_size=hash_size,
+                     byte_size=row['byte_size'], mtime=row['mtime'], provenance=row['provenance'], hash_size=hash_size,
                      result={'key': key, 'shard': shard_id},
                      views={f'{hash_type}.{view}': texts[view, key] for view in table.names
                             if view != 'plain' and (view, key) in texts},
@@ -191,7 +192,7 @@ class SimpleIndexer(Executor):
         for doc, is_new in zip(usable, self.index.add([record_of(doc) for doc in usable])):
             doc.status = 'indexed' if is_new else 'updated'
         for doc in docs:  # stored: most of each document's bytes need not travel back to the client
-            doc.views, doc.verify_codes = {}, None
+            doc.views, doc.verify_codes, doc.provenance = {}, None, {}
         return docs
 
     @requests(on='/search')
@@ -229,8 +230,9 @@ class SimpleIndexer(Executor):
 
         Parameters: hash_type, hash_size, threshold, views (bool, default true: compare the views
         of view_pairs.py too), rotations (bool: and flips and 90-degree turns), strict (bool:
-        every member within the threshold of the kept file), keep ('best', 'oldest', 'first'), prefer (folders whose
-        files are kept first). The document is the kept file, `status` says 'exact' or 'near',
+        every member within the threshold of the kept file), keep ('original', the default;
+        'largest', also 'best'; 'oldest'; 'first': keep.py), prefer (folders whose files are kept
+        first). The document is the kept file, `status` says 'exact' or 'near',
         and `matches` are the other members with their distance to it.
         """
         parameters = parameters or {}
@@ -241,9 +243,9 @@ class SimpleIndexer(Executor):
         prefer = parameters.get('prefer') or []
         if not isinstance(prefer, list) or not all(isinstance(folder, str) for folder in prefer):
             raise params.RequestError('prefer must be a list of folder paths')
-        keep = parameters.get('keep', 'best')
+        keep = parameters.get('keep', DEFAULT_POLICY)
         if self.shards > 1:
-            keep_rank(keep, prefer)  # a wrong policy fails here, before any table is sent
+            keep_order(keep, prefer)  # a wrong policy fails here, before any table is sent
             return table_documents(self.index, hash_type, hash_size, self.shard_id, pairs, threshold=threshold,
                                    strict=strict, keep=keep, prefer=prefer, verify=verify,
                                    verify_threshold=verify_threshold)

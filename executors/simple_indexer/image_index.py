@@ -13,7 +13,8 @@ import numpy as np
 
 from executors.match import NO_EVIDENCE, Evidence, Judge, verify as verify_pair
 from executors.parameters import VERIFY_THRESHOLD
-from executors.simple_indexer.grouping import groups_from_pairs, keep_rank, near_pairs
+from executors.simple_indexer.grouping import groups_from_pairs, near_pairs
+from executors.simple_indexer.keep import DEFAULT_POLICY, keep_order
 from executors.simple_indexer.hamming import HammingIndex, pad
 from executors.simple_indexer.store import ImageRecord, ImageStore, hex_to_blob, views_blob
 from executors.simple_indexer.view_join import ViewTable
@@ -117,7 +118,7 @@ class ImageIndex:
         return sorted(hits, key=lambda hit: (hit['distance'], hit['id']))[:limit]
 
     def duplicates(self, hash_type: str, hash_size: int, threshold: int, strict: bool = True,
-                   keep: str = 'best', prefer: Sequence[str] = (), pairs=PLAIN_ONLY, verify: bool = True,
+                   keep: str = DEFAULT_POLICY, prefer: Sequence[str] = (), pairs=PLAIN_ONLY, verify: bool = True,
                    verify_threshold: int = VERIFY_THRESHOLD) -> List[dict]:
         """Groups of stored images within `threshold` bits of each other that the match decision
         confirms (match.py; every pair of stage 1's with verify=False; see grouping.py), the
@@ -127,7 +128,7 @@ class ImageIndex:
         with 'distance' to the kept file]}; rows as ImageStore.rows. Exact copies are found first,
         from the digest index, and only one image per digest enters the all-pairs search.
         """
-        rank_row = keep_rank(keep, prefer)
+        order = keep_order(keep, prefer)
         with self._lock:
             table = self._view_table(hash_type, hash_size, pairs)
             copies = self._identical_copies(table.keys)
@@ -137,7 +138,7 @@ class ImageIndex:
             judge = Judge(self.store.evidence(involved), pairs, verify_threshold) if verify else None
         if judge:
             keys_a, keys_b = judge.verified(keys_a, keys_b)
-        return groups_from_pairs(keys_a, keys_b, copies, rows, table, strict, rank_row, judge)
+        return groups_from_pairs(keys_a, keys_b, copies, rows, table, strict, order, judge)
 
     def _view_table(self, hash_type: str, hash_size: int, pairs) -> ViewTable:
         """A copy of the in-memory hashes that `pairs` compare, as one table."""

@@ -51,10 +51,15 @@ CREATE TABLE IF NOT EXISTS evidence (  -- what the match decision reads (executo
     colour_rg REAL,               -- mean chroma of the centre; NULL for a grey image
     colour_yb REAL
 );
+CREATE TABLE IF NOT EXISTS provenance (  -- what the keep policy reads (image_hasher/provenance.py)
+    key INTEGER PRIMARY KEY,      -- the image's key in `images`
+    facts TEXT NOT NULL           -- JSON: jpeg_quality, border, clipped, detail, chroma
+);
 """
 
 
-ROW_COLUMNS = ('key', 'id', 'uri', 'digest', 'width', 'height', 'byte_size', 'mtime')
+IMAGE_COLUMNS = ('key', 'id', 'uri', 'digest', 'width', 'height', 'byte_size', 'mtime')
+ROW_COLUMNS = IMAGE_COLUMNS + ('provenance',)  # provenance: a dict, {} for an image stored without it
 
 
 @dataclass
@@ -69,6 +74,7 @@ class ImageRecord:
     mtime: Optional[float] = None
     views: dict = field(default_factory=dict)  # '<hash type>.<view>' -> the hex texts of its hashes
     evidence: Optional[Evidence] = None  # stage 2 of the match decision; None from older clients
+    provenance: dict = field(default_factory=dict)  # for the keep policy; {} from older clients
 
     @property
     def id(self) -> str:
@@ -145,6 +151,9 @@ class ImageStore:
                         colour = record.evidence.colour or (None, None)
                         self._db.execute('INSERT INTO evidence VALUES (?, ?, ?, ?, ?)',
                                          (key, record.evidence.codes, record.evidence.information, *colour))
+                    self._db.execute('DELETE FROM provenance WHERE key = ?', (key,))
+                    if record.provenance:
+                        self._db.execute('INSERT INTO provenance VALUES (?, ?)', (key, json.dumps(record.provenance)))
                 self._db.execute('COMMIT')
             except BaseException:
                 if self._db.in_transaction:  # SQLite has rolled back by itself after some errors (disk full)
@@ -177,15 +186,16 @@ class ImageStore:
             last = rows[-1][0]
 
     def rows(self, keys: Iterable[int]) -> Dict[int, dict]:
-        """key -> {key, id, uri, digest, width, height, byte_size, mtime} for the given keys."""
+        """key -> {key, id, uri, digest, width, height, byte_size, mtime, provenance} for the given keys."""
         keys = list(keys)
         found = {}
         with self._lock:
             for start in range(0, len(keys), 500):  # SQLite caps the number of ? in one statement
                 chunk = keys[start:start + 500]
-                cursor = self._db.execute(f'SELECT {", ".join(ROW_COLUMNS)} FROM images '
+                cursor = self._db.execute(f'SELECT {", ".join(f"images.{name}" for name in IMAGE_COLUMNS)}, facts '
+                                          f'FROM images LEFT JOIN provenance USING (key) '
                                           f'WHERE key IN ({",".join("?" * len(chunk))})', chunk)
-                found.update((row[0], dict(zip(ROW_COLUMNS, row))) for row in cursor)
+                found.update((row[0], dict(zip(ROW_COLUMNS, (*row[:-1], json.loads(row[-1] or '{}'))))) for row in cursor)
         return found
 
     def evidence(self, keys: Iterable[int]) -> Dict[int, Evidence]:
@@ -221,6 +231,7 @@ class ImageStore:
                 self._db.executemany('DELETE FROM images WHERE key = ?', [(key,) for key in keys])
                 self._db.executemany('DELETE FROM views WHERE key = ?', [(key,) for key in keys])
                 self._db.executemany('DELETE FROM evidence WHERE key = ?', [(key,) for key in keys])
+                self._db.executemany('DELETE FROM provenance WHERE key = ?', [(key,) for key in keys])
                 self._db.execute('COMMIT')
             except BaseException:
                 if self._db.in_transaction:  # SQLite has rolled back by itself after some errors (disk full)
@@ -251,6 +262,7 @@ class ImageStore:
             removed = self._db.execute('DELETE FROM images').rowcount
             self._db.execute('DELETE FROM views')
             self._db.execute('DELETE FROM evidence')
+            self._db.execute('DELETE FROM provenance')
             self._db.execute('COMMIT')
             return removed
 

@@ -54,7 +54,7 @@ def _without_keys(groups):
             for group in groups]
 
 
-@pytest.mark.parametrize('strict, keep, prefer, views', [(False, 'best', [], False), (True, 'best', [], True),
+@pytest.mark.parametrize('strict, keep, prefer, views', [(False, 'largest', [], False), (True, 'original', [], True),
                                                          (True, 'oldest', ['/backup'], False), (False, 'oldest', [], True)])
 def test_union_of_shard_tables_groups_like_one_index(tmp_path, strict, keep, prefer, views):
     records = _records()
@@ -129,7 +129,7 @@ def test_shards_pairing_broadcast_chunks_find_the_groups_of_one_index(tmp_path, 
         for doc in page:
             after[doc.result['shard']] = max(after[doc.result['shard']], doc.result['key'])
     assert len(entries) == len(records)
-    settings = {'hash_type': 'phash', 'hash_size': 8, 'pairs': pairs, 'strict': False, 'keep': 'best', 'prefer': [],
+    settings = {'hash_type': 'phash', 'hash_size': 8, 'pairs': pairs, 'strict': False, 'keep': 'original', 'prefer': [],
                 'verify': False}
     table, found = entries_table(entries, settings), []
     for start in range(0, len(entries), 40):  # as the client sends them: a chunk packed in one document

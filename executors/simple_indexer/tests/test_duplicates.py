@@ -42,16 +42,12 @@ def test_identical_hashes_with_different_bytes_are_a_near_group(index):
     assert [kind for kind, _, _ in groups(index)] == ['near']
 
 
-def test_a_chain_is_one_group_when_connected_and_its_hub_keeps_when_strict(index):
-    # a ~6~ b ~6~ c, but a and c are 12 bits apart; a is the largest, so a is kept when connected.
+def test_a_chain_is_one_group_when_connected_and_splits_when_strict(index):
+    # a ~6~ b ~6~ c, but a and c are 12 bits apart; a is the largest, so a is kept.
     index.add([image('/a.jpg', 0, size=(300, 300)), image('/b.jpg', 6), image('/c.jpg', 12)])
     assert groups(index) == [('near', '/a.jpg', [('/b.jpg', 6), ('/c.jpg', 12)])]
-    # Strict: b, near both (as an original is near each of its edited copies), keeps them both.
-    assert groups(index, strict=True) == [('near', '/b.jpg', [('/a.jpg', 6), ('/c.jpg', 6)])]
-    # A longer chain splits: a ~ b ~ c ~ d ~ e keeps b (with a and c) and d (with e).
-    index.add([image('/d.jpg', 18), image('/e.jpg', 24)])
-    assert groups(index, strict=True) == [('near', '/b.jpg', [('/a.jpg', 6), ('/c.jpg', 6)]),
-                                          ('near', '/d.jpg', [('/e.jpg', 6)])]
+    # Strict: every member a match of the kept file, so c, which matches only b, is left out.
+    assert groups(index, strict=True) == [('near', '/a.jpg', [('/b.jpg', 6)])]
 
 
 def test_strict_groups_keep_every_member_within_the_threshold_of_the_kept_file(index):
@@ -72,7 +68,9 @@ def test_exact_copies_stay_together_and_near_their_neighbours(index):
 
 
 @pytest.mark.parametrize('keep, expected', [
-    ('best', '/c/largest.jpg'),   # most pixels
+    ('original', '/c/largest.jpg'),  # the others have fewer pixels: downscaled (keep.py)
+    ('largest', '/c/largest.jpg'),   # most pixels
+    ('best', '/c/largest.jpg'),      # the name largest had
     ('oldest', '/b/oldest.jpg'),  # earliest file time
     ('first', '/a/first.jpg'),    # indexed first
 ])
@@ -83,11 +81,12 @@ def test_keep_policies(index, keep, expected):
     assert kept == expected and len(members) == 2
 
 
-def test_best_breaks_ties_by_file_size_then_shorter_path(index):
+def test_largest_breaks_ties_by_file_size_then_shorter_path(index):
     index.add([image('/long/path/x.jpg', 0), image('/x.jpg', 1), image('/y/bigger.jpg', 2, byte_size=5000)])
-    assert groups(index)[0][1] == '/y/bigger.jpg'
+    assert groups(index, keep='largest')[0][1] == '/y/bigger.jpg'
+    assert groups(index)[0][1] == '/x.jpg'  # original: of the same pixels, the smaller file
     index.delete(uris=['/y/bigger.jpg'])
-    assert groups(index)[0][1] == '/x.jpg'
+    assert groups(index, keep='largest')[0][1] == '/x.jpg'
 
 
 def test_preferred_folder_always_wins(index):
