@@ -43,6 +43,7 @@ KNOWN_PARAMETERS = {
     '/pairs': _PAIRS,
     '/evidence': _PAIRS + ('keys',),
     '/unchanged': ('hash_size', 'views'),
+    '/archived': ('archives', 'hash_size', 'views'),
     '/uris': ('under', 'after', 'page'),
     '/delete': ('ids', 'uris', 'under'),
     '/clear': (),

@@ -333,6 +333,21 @@ class SimpleIndexer(Executor):
             doc.blob = bytes(b'01'[known] for known in self.index.store.unchanged(files, hash_size, views))
         return docs
 
+    @requests(on='/archived')
+    def archived(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        """Remember archives and Parquet files whose every image the client has had stored:
+        `archives` is a list of [path, size in bytes, modification time], as /unchanged asks about
+        them, so that an unchanged archive is skipped whole (client/archives.py). hash_size and
+        views: as /index's. Every shard records them (each answers /unchanged for its share)."""
+        parameters = parameters or {}
+        params.check_known(parameters, '/archived')
+        hash_size = params.whole_number(parameters, 'hash_size', self.hash_size, 2, 32)
+        try:
+            archives = [(file_uri(path), int(size), float(mtime)) for path, size, mtime in parameters.get('archives') or []]
+        except (ValueError, TypeError):
+            raise params.RequestError('/archived: archives must be a list of [path, size, mtime]') from None
+        return _answer(archived=self.index.store.record_archives(archives, hash_size, params.flag(parameters, 'views', True)))
+
     @requests(on='/uris')
     def uris(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
         """A page of the stored uris, for a client that checks which files are missing on its disk
