@@ -306,19 +306,21 @@ def command_dedup(args) -> int:
         print('wrote ' + ', '.join(written), file=sys.stderr)
         if not remove:
             return EXIT_OK
-        if not args.move_to:
-            print(f'dry run: nothing was moved; --move-to DIR moves the {counted(len(remove), "file")} of remove.txt',
-                  file=sys.stderr)
-            return EXIT_OK
+        # Nothing is ever rewritten inside an archive: its data loader skips the members remove.txt lists.
         members = [uri for uri in remove if is_member_uri(uri)]
-        if members:  # nothing is ever rewritten inside an archive: its data loader drops them
+        files = [uri for uri in remove if not is_member_uri(uri)]
+        if not args.move_to:
+            inside = f' ({counted(len(members), "image")} inside archives are never moved)' if members else ''
+            print(f'dry run: nothing was moved; --move-to DIR moves the {counted(len(files), "file")} of remove.txt'
+                  f'{inside}', file=sys.stderr)
+            return EXIT_OK
+        if members:
             print(f'not moved: {counted(len(members), "image")} inside archives or Parquet files (e.g. {members[0]}); '
                   f'nothing is rewritten inside an archive: remove.txt lists their uris for a data loader to skip',
                   file=sys.stderr)
-            remove = [uri for uri in remove if not is_member_uri(uri)]
-            if not remove:
-                return EXIT_OK
-        manifest, moved, failed = move_files(remove, args.move_to)
+        if not files:
+            return EXIT_OK
+        manifest, moved, failed = move_files(files, args.move_to)
         if moved:  # the index forgets what moved; `undo` then `index` bring it back
             connection.call('/delete', {'uris': moved})
     report_errors(failed)
