@@ -20,6 +20,7 @@ from client.files import Source
 from client.jobs import Progress
 from client.workspace import check_workspace
 from executors.documents import ImageDoc
+from executors.parameters import KNOWN_PARAMETERS
 from executors.simple_indexer.store import unchanged_in
 from executors.uris import ARCHIVE_SEPARATOR, file_uri, local_path
 
@@ -100,7 +101,9 @@ def asked_of(connection: Connection):
                     answered(number_of[doc.id], doc.blob)
 
         try:
-            connection.post('/unchanged', iter(docs), parameters, 1, on_batch)
+            # Only what /unchanged knows: it refuses the rest of index's parameters (hash_type), by name.
+            known = {name: value for name, value in parameters.items() if name in KNOWN_PARAMETERS['/unchanged']}
+            connection.post('/unchanged', iter(docs), known, 1, on_batch)
         except Exception as error:  # an older server without /unchanged, say: indexing goes on without the check
             if isinstance(error, ConnectionError):
                 raise

@@ -87,6 +87,15 @@ def _match(row: dict) -> Match:
                  height=row['height'], byte_size=row['byte_size'], mtime=row['mtime'], evidence=row.get('evidence') or {})
 
 
+def _json_blob(blob):
+    """A blob of JSON: as gRPC clients send it, raw, or as JSON clients send any blob, base64 text.
+    (blob_bytes alone refuses raw JSON: printable text that is not base64 is no image.)"""
+    try:
+        return json.loads(bytes(blob))
+    except ValueError:
+        return json.loads(blob_bytes(blob))
+
+
 def _answer(**values) -> DocList[ImageDoc]:
     """/status, /delete, /clear answer with one document: dicts would reach the client from one shard only."""
     return DocList[ImageDoc]([ImageDoc(result=values)])
@@ -327,7 +336,7 @@ class SimpleIndexer(Executor):
         views = params.flag(parameters, 'views', True)
         for doc in docs:
             try:
-                files = [(file_uri(uri), size, mtime) for uri, size, mtime in json.loads(blob_bytes(doc.blob))]
+                files = [(file_uri(uri), size, mtime) for uri, size, mtime in _json_blob(doc.blob)]
             except (ValueError, TypeError):  # HTTP clients write this by hand: say what is wanted
                 raise ValueError('/unchanged: each blob must be a JSON list of [uri, size, mtime]') from None
             doc.blob = bytes(b'01'[known] for known in self.index.store.unchanged(files, hash_size, views))
