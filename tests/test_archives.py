@@ -16,6 +16,7 @@ from client.archives import Archive, members, read_member
 from client.files import find_images, is_image_name
 from tests.datasets import hugging_face_parquet, image_zip, webdataset_tar
 from tests.images import DATA, INDEX_IMAGES, QUERY_IMAGES
+from tests.server import served
 from tests.test_cli import app, search_json
 
 BUILDERS = {'tar': lambda folder: webdataset_tar(os.path.join(folder, 'shard-000000.tar'), INDEX_IMAGES),
@@ -174,3 +175,17 @@ def test_dedup_against_a_folder_finds_the_leaks_into_a_tar_and_moves_none_of_the
     # --move-to: nothing is rewritten inside an archive, and the line says so.
     assert re.search(rf'^not moved: {len(removed)} images inside archives or Parquet files \(e\.g\. ', run.stderr, re.M)
     assert open(shard, 'rb').read() == before and not os.path.exists(tmp_path / 'moved')
+
+
+def test_a_served_flow_with_two_shards_is_sent_the_members_and_skips_the_unchanged_archive(datasets, tmp_path):
+    """With --host the bytes go over gRPC, the check is /unchanged and the record /archived,
+    which every shard keeps (each answers for its share of the archive's images)."""
+    workspace = str(tmp_path / 'workspace')
+    with served(workspace, '--shards', '2') as (_, grpc_port, _):
+        host = f'127.0.0.1:{grpc_port}'
+        first = app('index', datasets['zip'], '--host', host, check_exit=0)
+        assert f'indexed {len(INDEX_IMAGES)} new, 0 updated, 0 unchanged, 0 failed' in first.stderr
+        again = app('index', datasets['zip'], '--host', host, check_exit=0)
+        assert 'indexed 0 new, 0 updated, 1 unchanged, 0 failed' in again.stderr
+        found = json.loads(app('search', INDEX_IMAGES[0], '--host', host, '--format', 'json', check_exit=0).stdout)
+        assert found[0]['matches'][0]['uri'] == f'{datasets["zip"]}::photos/{os.path.basename(INDEX_IMAGES[0])}'
