@@ -1,13 +1,14 @@
 """Near-duplicate image detection with perceptual hashes, as a Jina Flow.
 
-    python app.py index  PATH... [--workspace DIR] [--hash phash] [--host HOST:PORT] [--batch-size N]
+    python app.py index  PATH... [--files-from FILE] [--image-column NAME] [--workspace DIR] [--hash phash] [--host HOST:PORT] [--batch-size N]
                                  [--errors FILE] [--no-views] [--rehash] [--prune]
-    python app.py search PATH... [--workspace DIR] [--hash phash] [--threshold BITS] [--limit K]
+    python app.py search PATH... [--files-from FILE] [--image-column NAME] [--workspace DIR] [--hash phash] [--threshold BITS] [--limit K]
                                  [--format table|json|csv] [--output FILE] [--plot DIR] [--host HOST:PORT]
                                  [--batch-size N] [--rotations] [--no-views] [--no-verify]
     python app.py dedup          [--workspace DIR] [--hash phash] [--threshold BITS] [--output DIR]
                                  [--strict | --connected] [--keep original|largest|oldest|first] [--prefer DIR]...
-                                 [--against PATH_OR_WORKSPACE] [--move-to DIR] [--max-sheets N] [--host HOST:PORT]
+                                 [--against PATH_OR_WORKSPACE] [--image-column NAME]
+                                 [--move-to DIR] [--max-sheets N] [--host HOST:PORT]
                                  [--batch-size N] [--rotations] [--views | --no-views] [--no-verify]
     python app.py undo   MANIFEST
     python app.py serve          [--workspace DIR] [--host 127.0.0.1] [--port-grpc N] [--port-http N]
@@ -18,7 +19,8 @@
 
 index, search, dedup, serve and status also take --replicas N and --shards N for the Flow they
 start. Without --host a command starts the Flow of flow.yml here, on the workspace; with --host
-it talks to a Flow started by `serve`. Exit codes: 0 all done, 1 nothing could be done (search,
+it talks to a Flow started by `serve`. A PATH may be a .tar (.tar.gz), .zip or .parquet file, whose
+images are named ARCHIVE::MEMBER (client/archives.py). Exit codes: 0 all done, 1 nothing could be done (search,
 dedup and status on a workspace that does not exist among them), 2 wrong usage (said in one
 line, before any work), 3 done but some files failed (each is listed on stderr).
 """
@@ -30,13 +32,15 @@ import sys
 
 from client.connection import (DEFAULT_PORTS, DEFAULT_WORKSPACE, check_shards, connect, flow_config, flow_setting,
                                hash_bits, load_flow)
+from client.archives import files_from, is_member_uri
 from client.files import find_images
 from client.dedup import NothingToCheck, duplicate_groups, leak_groups, without_missing_files
 from client.jobs import IndexTally, index_files, search_files
 from client.moving import move_files, undo
 from client.output import FORMATTERS, counted
 from client.progress import Progress
-from client.sync import asked_of, forget, missing_files, prune, read_from, split_unchanged, stored_uris
+from client.sync import (archives_read_through, asked_of, forget, missing_files, prune, read_from, record_archives,
+                         split_unchanged, stored_uris)
 from client.workspace import WorkspaceError, WrongShards, check_workspace, check_workspace_exists
 from evaluation.command import DEFAULT_IMAGES as EVAL_IMAGES, DEFAULT_OUTPUT as EVAL_OUTPUT, command_evaluate
 from executors.documents import HASH_TYPES
@@ -68,8 +72,13 @@ def exit_code(done: int, failed: int) -> int:
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
-def images_or_exit(paths, error_list=None):
-    files, problems = find_images(paths)
+def named_paths(args) -> list:
+    """The PATHs of the command line, then those of --files-from."""
+    return list(args.paths) + (files_from(args.files_from) if args.files_from else [])
+
+
+def images_or_exit(paths, image_column=None, error_list=None):
+    files, problems = find_images(paths, image_column)
     report_errors(problems)
     if not files:
         write_error_list(error_list, problems)
@@ -94,6 +103,8 @@ def check_arguments(args) -> None:
     not exist (WorkspaceError, exit 1) instead of a new, empty index that answers "no match"."""
     remote = bool(getattr(args, 'host', None)) and args.command != 'serve'
     check_request_options(args, remote)
+    if args.command in ('index', 'search'):
+        check_named_paths(args)
     check_paths = {'search': check_search_paths, 'dedup': check_dedup_paths, 'serve': check_serve_options,
                    'evaluate': check_evaluate_paths}.get(args.command)
     if check_paths:
@@ -116,6 +127,14 @@ def check_request_options(args, remote: bool) -> None:
         raise UsageError(f'--limit {args.limit} is more than the {MAX_LIMIT:,} matches a query can return')
     if getattr(args, 'batch_size', 0) > MAX_BATCH:
         raise UsageError(f'--batch-size {args.batch_size} is more than {MAX_BATCH:,} images per request')
+
+
+def check_named_paths(args) -> None:
+    """PATHs, or a list of them that can be read: the list is read when the work starts."""
+    if args.files_from and args.files_from != '-' and not os.path.isfile(args.files_from):
+        raise UsageError(f'--files-from {args.files_from}: no such file')
+    if not args.paths and not args.files_from:
+        raise UsageError('name the images: PATH..., or --files-from FILE')
 
 
 def check_search_paths(args) -> None:
@@ -179,11 +198,12 @@ def writable_folder(path, option: str) -> None:
 
 
 def command_index(args) -> int:
+    paths = named_paths(args)
     if args.prune:  # a folder emptied since it was indexed has nothing to index, and still entries to prune
-        files, problems = find_images(args.paths)
+        files, problems = find_images(paths, args.image_column)
         report_errors(problems)
     else:
-        files, problems = images_or_exit(args.paths, args.errors)
+        files, problems = images_or_exit(paths, args.image_column, args.errors)
     parameters = {'hash_type': args.hash, 'views': args.views}
     tally, unchanged, connection = IndexTally(), 0, None
     if not args.rehash and not args.host:  # a file stored from its present size and time is not read again
@@ -194,8 +214,9 @@ def command_index(args) -> int:
                 files, unchanged = split_unchanged(files, parameters, asked_of(connection))
             if files:
                 tally = index_files(connection, files, parameters, args.batch_size)
+                record_archives(connection, archives_read_through(files, tally.errors), parameters)
             if args.prune:
-                tally.pruned = prune(connection, connection.call('/status').get('shards', 1), args.paths)
+                tally.pruned = prune(connection, connection.call('/status').get('shards', 1), paths)
     tally.unchanged = unchanged
     report_errors(tally.errors)
     write_error_list(args.errors, problems + tally.errors)
@@ -221,7 +242,7 @@ def flow_start(connection) -> str:
 
 
 def command_search(args) -> int:
-    files, problems = images_or_exit(args.paths)
+    files, problems = images_or_exit(named_paths(args), args.image_column)
     parameters = {'hash_type': args.hash, 'limit': args.limit, 'views': args.views, 'rotations': args.rotations,
                   'verify': args.verify}
     if args.threshold is not None:
@@ -267,7 +288,8 @@ def command_dedup(args) -> int:
         if args.against:
             parameters['views'] = args.views is not False  # a search per image: views cost little
             try:
-                groups, errors, in_both = leak_groups(connection, args.against, parameters, args.batch_size)
+                groups, errors, in_both = leak_groups(connection, args.against, parameters, args.batch_size,
+                                                      args.image_column)
             except NothingToCheck as error:
                 print(f'error: {error}', file=sys.stderr)
                 return EXIT_NOTHING_DONE
@@ -285,11 +307,21 @@ def command_dedup(args) -> int:
         print('wrote ' + ', '.join(written), file=sys.stderr)
         if not remove:
             return EXIT_OK
+        # Nothing is ever rewritten inside an archive: its data loader skips the members remove.txt lists.
+        members = [uri for uri in remove if is_member_uri(uri)]
+        files = [uri for uri in remove if not is_member_uri(uri)]
         if not args.move_to:
-            print(f'dry run: nothing was moved; --move-to DIR moves the {counted(len(remove), "file")} of remove.txt',
-                  file=sys.stderr)
+            inside = f' ({counted(len(members), "image")} inside archives are never moved)' if members else ''
+            print(f'dry run: nothing was moved; --move-to DIR moves the {counted(len(files), "file")} of remove.txt'
+                  f'{inside}', file=sys.stderr)
             return EXIT_OK
-        manifest, moved, failed = move_files(remove, args.move_to)
+        if members:
+            print(f'not moved: {counted(len(members), "image")} inside archives or Parquet files (e.g. {members[0]}); '
+                  f'nothing is rewritten inside an archive: remove.txt lists their uris for a data loader to skip',
+                  file=sys.stderr)
+        if not files:
+            return EXIT_OK
+        manifest, moved, failed = move_files(files, args.move_to)
         if moved:  # the index forgets what moved; `undo` then `index` bring it back
             connection.call('/delete', {'uris': moved})
     report_errors(failed)
@@ -426,8 +458,18 @@ def parser() -> argparse.ArgumentParser:
                               f'(default: {flow_setting("indexer", "shards", 1)}, from flow.yml)')
         return sub
 
+    def image_column(sub):
+        sub.add_argument('--image-column', metavar='NAME',
+                         help='the column of a .parquet file that holds the images (default: the first that holds '
+                              'image bytes: binary, or the Hugging Face layout {"bytes": ..., "path": ...})')
+
     def hashed_paths(sub, verb):
-        sub.add_argument('paths', nargs='+', metavar='PATH', help=f'image files or folders (searched recursively) to {verb}')
+        sub.add_argument('paths', nargs='*', metavar='PATH',
+                         help=f'image files, folders (searched recursively for images), .tar, .tar.gz, .zip or '
+                              f'.parquet files to {verb}')
+        sub.add_argument('--files-from', metavar='FILE',
+                         help='also the paths listed in FILE, one per line (- for standard input)')
+        image_column(sub)
         sub.add_argument('--hash', choices=HASH_TYPES, default='phash', help='hash to use (default: phash)')
         sub.add_argument('--batch-size', type=positive, default=32, help='images per request (default: 32)')
 
@@ -495,8 +537,10 @@ def parser() -> argparse.ArgumentParser:
     dedup.add_argument('--against', metavar='PATH_OR_WORKSPACE',
                        help='instead of groups within the index: the indexed images that copy images of another '
                             'set (a folder of images, or another workspace), e.g. train against test')
+    image_column(dedup)
     dedup.add_argument('--move-to', metavar='DIR', help='move the files of remove.txt into DIR (keeping their '
-                                                        'relative paths) and write a manifest for undo')
+                                                        'relative paths) and write a manifest for undo; images '
+                                                        'inside archives are never moved')
     dedup.add_argument('--max-sheets', type=non_negative, default=200, metavar='N',
                        help='contact sheets for the first N groups (default: 200; report.html has all)')
     dedup.add_argument('--batch-size', type=positive, default=32, help='images per request with --against')

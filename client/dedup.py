@@ -2,7 +2,7 @@
 import glob
 import os
 import sys
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from executors.parameters import KNOWN_PARAMETERS
 from executors.shard_merger.merge import entries_table, entry_key, group_entries
 from executors.simple_indexer.executor import MAX_LIMIT, group_document
 from executors.simple_indexer.store import stored_hashes
+from executors.uris import file_uri
 from executors.view_pairs import QUERY_VIEWS, view_pairs
 from reports.groups import group_of
 
@@ -111,9 +112,10 @@ class NothingToCheck(Exception):
     """dedup --against names a folder with nothing in it to check."""
 
 
-def leak_groups(connection: Connection, against: str, parameters: dict,
-                batch_size: int) -> Tuple[List[dict], List[Tuple[str, str]], List[str]]:
-    """For each image of another set (a folder of images, or another workspace) that has copies in the
+def leak_groups(connection: Connection, against: str, parameters: dict, batch_size: int,
+                image_column: Optional[str] = None) -> Tuple[List[dict], List[Tuple[str, str]], List[str]]:
+    """For each image of another set (a folder of images, an archive or Parquet file, or another
+    workspace) that has copies in the
     index: a 'leak' group in which the other set's image is kept and the indexed copies are the duplicates.
 
     The two sets are never grouped together: only pairs across them count. A file that is in both
@@ -127,15 +129,14 @@ def leak_groups(connection: Connection, against: str, parameters: dict,
         for database in databases:
             for row in stored_hashes(database, parameters['hash_type'], QUERY_VIEWS):
                 stored[row['uri'] or row['digest']] = row
-        labels, make_doc = list(stored), lambda label: ImageDoc(**stored[label])
-        other_set = {row['uri'] for row in stored.values() if row['uri']}
+        sources, make_doc = list(stored), lambda label: ImageDoc(**stored[label])
     else:
-        labels, problems = find_images([against])
+        sources, problems = find_images([against], image_column)
         errors.extend(problems)
-        if not labels:  # a check of nothing must not pass as "no leak"
+        if not sources:  # a check of nothing must not pass as "no leak"
             raise NothingToCheck(f'{against} is no workspace and holds no image files')
         make_doc = None
-        other_set = {os.path.abspath(label) for label in labels}
+    labels = []  # the other set's images as they are sent: an archive's are known only once read
 
     def answered(label: str, doc: ImageDoc) -> None:
         if doc.error:
@@ -144,8 +145,10 @@ def leak_groups(connection: Connection, against: str, parameters: dict,
             found[label] = doc
 
     search_parameters = {name: value for name, value in parameters.items() if name in KNOWN_PARAMETERS['/search']}
-    send_files(connection, '/search', labels, dict(search_parameters, limit=MAX_LIMIT), batch_size, answered,
-               lambda label, reason: errors.append((label, reason)), 'checking', make_doc=make_doc)
+    send_files(connection, '/search', sources, dict(search_parameters, limit=MAX_LIMIT), batch_size, answered,
+               lambda label, reason: errors.append((label, reason)), 'checking', make_doc=make_doc,
+               on_taken=labels.append)
+    other_set = {file_uri(label) for label in labels} - {None}  # as the index spells them (stored uris already are)
     in_both = sorted({match.uri for doc in found.values() for match in doc.matches if match.uri in other_set})
     groups = []
     for label in labels:

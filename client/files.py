@@ -1,6 +1,8 @@
-"""Finding the image files under the paths a user names."""
+"""Finding what to send for the paths a user names: image files, and archives to read through."""
 import os
-from typing import Iterable, List, Tuple
+from typing import Iterable, List, Optional, Tuple, Union
+
+from client.archives import Archive, archive_kind
 
 IMAGE_SUFFIXES = frozenset({
     '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.bmp', '.dib', '.tif', '.tiff',
@@ -13,18 +15,30 @@ def is_image_name(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES
 
 
-def find_images(paths: Iterable[str]) -> Tuple[List[str], List[Tuple[str, str]]]:
-    """Image files named by `paths` (files, or folders searched recursively) and the problems met.
+Source = Union[str, Archive]  # an image file's path, or an archive whose images are read in one pass
 
-    A file named explicitly is taken whatever its extension; inside folders only image
+
+def find_images(paths: Iterable[str], image_column: Optional[str] = None) -> Tuple[List[Source], List[Tuple[str, str]]]:
+    """What to send for `paths` (files, or folders searched recursively), and the problems met.
+
+    A file named explicitly is an archive when its name says so (.tar, .tar.gz, .tgz, .zip,
+    .parquet: client/archives.py, with `image_column` for Parquet), else taken as an image
+    whatever its extension. Folders are searched for images only: an archive found in a folder
+    is not opened (it may be a backup of the very images beside it); name archives, or list them
+    with --files-from. Inside folders only image
     extensions count, and an image name that is not a regular file (a dangling link, say)
     is reported as a problem. Symbolic links to folders are not followed, so a link loop
     cannot trap the walk. Each folder's files come in name order, so runs are repeatable.
-    Returns (files, [(path, reason)]).
+    Returns (files and archives, [(path, reason)]).
     """
     files, problems = [], []
     for path in paths:
-        if os.path.isfile(path):
+        if os.path.isfile(path) and archive_kind(path):
+            try:
+                files.append(Archive.at(path, image_column))
+            except OSError as error:
+                problems.append((path, f'cannot read: {error.strerror or error}'))
+        elif os.path.isfile(path):
             files.append(path)
         elif os.path.isdir(path):
             def report(error, root=path):

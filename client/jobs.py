@@ -2,9 +2,11 @@
 import os
 import time
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from client.archives import Archive, image_count, members
 from client.connection import Connection
+from client.files import Source, is_image_name
 from client.output import QueryResult
 from client.progress import Progress
 from executors.documents import ImageDoc
@@ -38,17 +40,47 @@ class IndexTally:
                 f'{len(self.errors)} failed{pruned}{rate}')
 
 
-def send_files(connection: Connection, endpoint: str, files: List[str], parameters: dict, batch_size: int,
-               on_doc, on_failure, verb: str, make_doc=None) -> None:
-    """Send every file through the Flow: on_doc(path, doc) per answer, on_failure(path, reason) per error.
+def documents(sources: Iterable[Source], make_doc) -> Iterator[Tuple[str, Optional[ImageDoc], Optional[str]]]:
+    """(label, document, None) for each image of `sources` in order, or (label, None, reason) for
+    one that cannot be read. A path's document is make_doc(path) (which may raise OSError); an
+    archive's members are read as they are sent, one pass (client/archives.py), and go as `blob`
+    whether the Flow is local or not: no hasher can read inside an archive. They carry the
+    archive's modification time, as a file's document carries the file's."""
+    for source in sources:
+        if not isinstance(source, Archive):
+            try:
+                yield source, make_doc(source), None
+            except OSError as error:
+                yield source, None, f'cannot read: {error.strerror or error}'
+            continue
+        for member in members(source, is_image_name):
+            if member.error:
+                yield member.uri, None, member.error
+            else:
+                yield member.uri, ImageDoc(uri=member.uri, blob=member.data, mtime=source.mtime), None
 
-    make_doc(path) builds each document (default: document_for); it may raise OSError.
+
+def image_total(sources: Sequence[Source]) -> Optional[int]:
+    """How many images `sources` hold, for the progress line; None when a tar leaves it unknown."""
+    counts = [1 if not isinstance(source, Archive) else image_count(source, is_image_name) for source in sources]
+    return None if None in counts else sum(counts)
+
+
+def send_files(connection: Connection, endpoint: str, files: Sequence[Source], parameters: dict, batch_size: int,
+               on_doc, on_failure, verb: str, make_doc=None, on_taken=None) -> None:
+    """Send every image of `files` (paths and archives, find_images' answer) through the Flow:
+    on_doc(label, doc) per answer, on_failure(label, reason) per error, where the label is the
+    path given or the member's ARCHIVE::MEMBER uri; on_taken(label), if given, as each is taken,
+    in order. Labels stream from the archives: nothing here holds more than the images in flight.
+
+    make_doc(path) builds each file's document (default: document_for); it may raise OSError.
     """
     make_doc = make_doc or (lambda path: document_for(path, connection.remote))
-    progress = Progress(verb, len(files))
+    progress = Progress(verb, image_total(files))
+    entries = documents(files, make_doc)
     paths_by_id = {}
-    taken = {}  # paths handed to the client and not yet answered or failed, in order
-    next_file, attempt, answered_any = 0, 0, False
+    taken = {}  # labels handed to the client and not yet answered or failed, in order
+    attempt, handed_out, answered_any = 0, 0, False
 
     def failed(path: str, reason: str) -> None:
         taken.pop(path, None)
@@ -57,15 +89,15 @@ def send_files(connection: Connection, endpoint: str, files: List[str], paramete
 
     def docs(mine: int):
         # One generator per attempt: a broken stream's generator stops instead of taking more files.
-        nonlocal next_file
-        while next_file < len(files) and mine == attempt:
-            path = files[next_file]
-            next_file += 1
+        nonlocal handed_out
+        while mine == attempt and (entry := next(entries, None)) is not None:
+            path, doc, reason = entry
+            handed_out += 1
             taken[path] = None
-            try:
-                doc = make_doc(path)
-            except OSError as error:
-                failed(path, f'cannot read: {error.strerror or error}')
+            if on_taken:
+                on_taken(path)
+            if doc is None:
+                failed(path, reason)
                 continue
             paths_by_id[doc.id] = path
             yield doc
@@ -83,7 +115,7 @@ def send_files(connection: Connection, endpoint: str, files: List[str], paramete
         progress.advance(len(docs))
 
     while True:
-        handed_out = next_file
+        before = handed_out
         try:
             connection.post(endpoint, docs(attempt), parameters, batch_size, answered)
             break
@@ -92,14 +124,18 @@ def send_files(connection: Connection, endpoint: str, files: List[str], paramete
                 raise  # the server was never reached: one message says so
             attempt += 1
             reason = f'no answer from the server: {broken_stream(error)}'
-            stuck = next_file == handed_out  # not one file went out this time: the rest cannot either
-            for path in list(taken) + (files[next_file:] if stuck else []):  # in flight: lost with the stream
+            for path in list(taken):  # in flight: lost with the stream
                 failed(path, reason)
             paths_by_id.clear()
-            if stuck:
+            if handed_out == before:  # not one file went out this time: the rest cannot either
+                for path, _, _ in entries:
+                    if on_taken:
+                        on_taken(path)
+                    failed(path, reason)
                 break
     for path in list(taken):  # sent but never answered
         failed(path, 'no answer from the server')
+    progress.finish()
 
 
 def broken_stream(error: Exception) -> str:
@@ -109,7 +145,7 @@ def broken_stream(error: Exception) -> str:
     return (str(error).splitlines() or [type(error).__name__])[0]
 
 
-def index_files(connection: Connection, files: List[str], parameters: dict, batch_size: int = 32) -> IndexTally:
+def index_files(connection: Connection, files: Sequence[Source], parameters: dict, batch_size: int = 32) -> IndexTally:
     tally = IndexTally()
     started = time.monotonic()
 
@@ -127,10 +163,10 @@ def index_files(connection: Connection, files: List[str], parameters: dict, batc
     return tally
 
 
-def search_files(connection: Connection, files: List[str], parameters: dict,
+def search_files(connection: Connection, files: Sequence[Source], parameters: dict,
                  batch_size: int = 32) -> List[QueryResult]:
-    """One QueryResult per file, in the order of `files`."""
-    results = {}
+    """One QueryResult per image, in the order of `files` (an archive's in its own order)."""
+    results, order = {}, []
     hash_type = parameters.get('hash_type', 'phash')
 
     def on_doc(path: str, doc: ImageDoc) -> None:
@@ -146,5 +182,6 @@ def search_files(connection: Connection, files: List[str], parameters: dict,
     def on_failure(path: str, reason: str) -> None:
         results[path] = QueryResult(path, error=reason)
 
-    send_files(connection, '/search', files, parameters, batch_size, on_doc, on_failure, 'searching')
-    return [results.get(path) or QueryResult(path, error='no answer from the server') for path in files]
+    send_files(connection, '/search', files, parameters, batch_size, on_doc, on_failure, 'searching',
+               on_taken=order.append)
+    return [results.get(path) or QueryResult(path, error='no answer from the server') for path in order]

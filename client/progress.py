@@ -7,14 +7,19 @@ when it runs long enough for someone to wonder: a few lines per step, never one 
 import atexit
 import sys
 import time
+from typing import Optional
 
 LOG_AFTER_SECONDS = 5.0  # a step shorter than this writes only its final line to a log
 
 
 class Progress:
-    """Progress('indexing', 5000).advance(32) ...; the step ends when `total` items are done."""
+    """Progress('indexing', 5000).advance(32) ...; the step ends when `total` items are done.
 
-    def __init__(self, verb: str, total: int, noun: str = 'images', stream=None):
+    total=None: a count not known in advance (a tar's images, which only reading it finds): the
+    count goes on, and finish() ends the step with its final line.
+    """
+
+    def __init__(self, verb: str, total: Optional[int], noun: str = 'images', stream=None):
         self.verb, self.total, self.noun = verb, total, noun
         self.stream = stream or sys.stderr
         self.done = 0
@@ -27,9 +32,27 @@ class Progress:
         return self.done / max(time.monotonic() - self.started, 1e-9)
 
     def line(self) -> str:
-        return f'{self.verb} {self.done}/{self.total} {self.noun} ({self.rate:.1f}/s)'
+        of = '' if self.total is None else f'/{self.total}'
+        return f'{self.verb} {self.done}{of} {self.noun} ({self.rate:.1f}/s)'
+
+    def finish(self) -> None:
+        """The end of a step whose total was not known (for one that was, its last advance ended it)."""
+        if self.total is not None:
+            return
+        self.total = self.done
+        if self._bar is None:
+            self._write()
+            return
+        bar, task = self._bar
+        bar.update(task, completed=self.done, total=self.total)
+        bar.stop()
 
     def advance(self, count: int) -> None:
+        if self.total is None:  # no end and no quarters to tell yet: a terminal's bar counts on
+            self.done += count
+            if self._bar is not None:
+                self._bar[0].update(self._bar[1], completed=self.done)
+            return
         finished_before = self.done >= self.total
         self.done += count
         if self._bar is not None:

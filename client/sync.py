@@ -14,24 +14,32 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import yaml
 
+from client.archives import Archive
 from client.connection import REPOSITORY, Connection, check_shards
+from client.files import Source
 from client.jobs import Progress
 from client.workspace import check_workspace
 from executors.documents import ImageDoc
+from executors.parameters import KNOWN_PARAMETERS
 from executors.simple_indexer.store import unchanged_in
-from executors.uris import file_uri, local_path
+from executors.uris import ARCHIVE_SEPARATOR, file_uri, local_path
 
 CHECK_BATCH = 10_000  # files per /unchanged document: about 1 MB of JSON
 PROGRESS_FROM = 10_000  # fewer files than this are checked without a progress line
 
 
-def split_unchanged(files: Sequence[str], parameters: dict, ask) -> Tuple[List[str], int]:
+def split_unchanged(files: Sequence[Source], parameters: dict, ask) -> Tuple[List[Source], int]:
     """(the files that must be read and hashed, how many need not be): a file is skipped when the
-    index holds an entry made from it at its present size and modification time. `ask` is
+    index holds an entry made from it at its present size and modification time, an archive when
+    it was read through at its present size and time (record_archives). `ask` is
     asked_of(connection) or read_from(workspace). A file that cannot be looked at, or a batch not
-    answered, is simply read (and fails there, named, if it must)."""
+    answered, is simply read (and fails there, named, if it must). An unchanged archive counts
+    as one."""
     todo, described = [], []  # described: (path, [uri, size, mtime]) for the files that could be looked at
     for path in files:
+        if isinstance(path, Archive):  # looked at when found
+            described.append((path, path.described()))
+            continue
         try:
             stat = os.stat(path)
         except OSError:
@@ -60,6 +68,27 @@ def split_unchanged(files: Sequence[str], parameters: dict, ask) -> Tuple[List[s
     return sorted(todo, key=order.__getitem__), unchanged
 
 
+def archives_read_through(files: Sequence[Source], errors: Sequence[Tuple[str, str]]) -> List[Archive]:
+    """The archives of `files` every image of which was indexed: none of them, nor the archive
+    itself, among the `errors` (labels: ARCHIVE::MEMBER, or the archive's path)."""
+    failed = {label.partition(ARCHIVE_SEPARATOR)[0] for label, _ in errors}
+    return [source for source in files if isinstance(source, Archive) and source.path not in failed]
+
+
+def record_archives(connection: Connection, archives: Sequence[Archive], parameters: dict) -> None:
+    """Tell the index these archives were read through, so that the next `index` skips them while
+    their size and modification time stay the same. An archive is recorded only after all its
+    images were stored, so a run cut short reads it again."""
+    if not archives:
+        return
+    try:
+        connection.call('/archived', {'archives': [archive.described() for archive in archives],
+                                      **{name: parameters[name] for name in ('hash_size', 'views') if name in parameters}})
+    except Exception as error:  # a server without /archived: its archives are simply read again next time
+        if isinstance(error, ConnectionError):
+            raise
+
+
 def asked_of(connection: Connection):
     """split_unchanged's question put to the Flow's indexer (/unchanged), a document per batch."""
     def ask(batches, parameters: dict, answered) -> None:
@@ -72,7 +101,9 @@ def asked_of(connection: Connection):
                     answered(number_of[doc.id], doc.blob)
 
         try:
-            connection.post('/unchanged', iter(docs), parameters, 1, on_batch)
+            # Only what /unchanged knows: it refuses the rest of index's parameters (hash_type), by name.
+            known = {name: value for name, value in parameters.items() if name in KNOWN_PARAMETERS['/unchanged']}
+            connection.post('/unchanged', iter(docs), known, 1, on_batch)
         except Exception as error:  # an older server without /unchanged, say: indexing goes on without the check
             if isinstance(error, ConnectionError):
                 raise

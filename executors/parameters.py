@@ -43,6 +43,7 @@ KNOWN_PARAMETERS = {
     '/pairs': _PAIRS,
     '/evidence': _PAIRS + ('keys',),
     '/unchanged': ('hash_type', 'hash_size', 'views'),  # hash_type: sent with /index's parameters, not read
+    '/archived': ('archives', 'hash_size', 'views'),
     '/uris': ('under', 'after', 'page'),
     '/delete': ('ids', 'uris', 'under'),
     '/clear': (),

@@ -1,17 +1,20 @@
-"""Small upright RGB previews of image files, for contact sheets and report.html."""
+"""Small upright RGB previews of images, for contact sheets and report.html: of files, and of
+images inside archives and Parquet files (ARCHIVE::MEMBER uris, read back from the archive)."""
 import base64
 import io
 from typing import Optional
 
 from PIL import Image, ImageOps
 
+from client.archives import image_file
 from executors.image_hasher.decode import has_transparency, on_white
 
 
 def preview(path: str, size: int) -> Optional[Image.Image]:
-    """The picture at `path` fitted in size x size, or None when it cannot be read."""
+    """The picture at `path` (a file's, or an ARCHIVE::MEMBER uri) fitted in size x size, or None
+    when it cannot be read."""
     try:
-        with Image.open(path) as image:
+        with Image.open(image_file(path)) as image:
             image.draft('RGB', (size, size))  # JPEG: decode at reduced scale, much faster
             image = ImageOps.exif_transpose(image)
             image.thumbnail((size, size))

@@ -54,7 +54,7 @@ class ShardMerger(Executor):
     def uris(self, docs: DocList[ImageDoc], docs_matrix: List[DocList[ImageDoc]], **kwargs) -> DocList[ImageDoc]:
         return DocList[ImageDoc]([doc for answer in docs_matrix or [] for doc in answer])  # one page per shard
 
-    @requests(on=['/status', '/delete', '/clear'])
+    @requests(on=['/status', '/delete', '/clear', '/archived'])
     def results(self, docs: DocList[ImageDoc], docs_matrix: List[DocList[ImageDoc]], **kwargs) -> DocList[ImageDoc]:
         merged = merge_results([answer[0].result for answer in docs_matrix if answer])
         return DocList[ImageDoc]([ImageDoc(result=dict(merged, shards=len(docs_matrix)))])

@@ -88,9 +88,13 @@ def _match(row: dict) -> Match:
                  height=row['height'], byte_size=row['byte_size'], mtime=row['mtime'], evidence=row.get('evidence') or {})
 
 
-def json_blob(blob: bytes) -> bytes:
-    """A blob that holds JSON: as sent over gRPC, or as the base64 text HTTP clients send."""
-    return blob if blob.lstrip()[:1] in (b'[', b'{') else blob_bytes(blob)
+def _json_blob(blob):
+    """A blob of JSON: as gRPC clients send it, raw, or as JSON clients send any blob, base64 text.
+    (blob_bytes alone refuses raw JSON: printable text that is not base64 is no image.)"""
+    try:
+        return json.loads(bytes(blob))
+    except ValueError:
+        return json.loads(blob_bytes(blob))
 
 
 def _answer(**values) -> DocList[ImageDoc]:
@@ -334,11 +338,26 @@ class SimpleIndexer(Executor):
         views = params.flag(parameters, 'views', True)
         for doc in docs:
             try:
-                files = [(file_uri(uri), size, mtime) for uri, size, mtime in json.loads(json_blob(doc.blob))]
+                files = [(file_uri(uri), size, mtime) for uri, size, mtime in _json_blob(doc.blob)]
             except (ValueError, TypeError):  # HTTP clients write this by hand: say what is wanted
                 raise ValueError('/unchanged: each blob must be a JSON list of [uri, size, mtime]') from None
             doc.blob = bytes(b'01'[known] for known in self.index.store.unchanged(files, hash_size, views))
         return docs
+
+    @requests(on='/archived')
+    def archived(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:
+        """Remember archives and Parquet files whose every image the client has had stored:
+        `archives` is a list of [path, size in bytes, modification time], as /unchanged asks about
+        them, so that an unchanged archive is skipped whole (client/archives.py). hash_size and
+        views: as /index's. Every shard records them (each answers /unchanged for its share)."""
+        parameters = parameters or {}
+        params.check_known(parameters, '/archived')
+        hash_size = params.whole_number(parameters, 'hash_size', self.hash_size, 2, 32)
+        try:
+            archives = [(file_uri(path), int(size), float(mtime)) for path, size, mtime in parameters.get('archives') or []]
+        except (ValueError, TypeError):
+            raise params.RequestError('/archived: archives must be a list of [path, size, mtime]') from None
+        return _answer(archived=self.index.store.record_archives(archives, hash_size, params.flag(parameters, 'views', True)))
 
     @requests(on='/uris')
     def uris(self, docs: DocList[ImageDoc], parameters: Optional[dict] = None, **kwargs) -> DocList[ImageDoc]:

@@ -18,6 +18,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from executors.documents import HASH_TYPES
 from executors.match import Evidence
+from executors.uris import ARCHIVE_SEPARATOR
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS images (
@@ -54,6 +55,13 @@ CREATE TABLE IF NOT EXISTS evidence (  -- what the match decision reads (executo
 CREATE TABLE IF NOT EXISTS provenance (  -- what the keep policy reads (image_hasher/provenance.py)
     key INTEGER PRIMARY KEY,      -- the image's key in `images`
     facts TEXT NOT NULL           -- JSON: jpeg_quality, border, clipped, detail, chroma
+);
+CREATE TABLE IF NOT EXISTS archives (  -- archives and Parquet files read through (client/archives.py)
+    path TEXT PRIMARY KEY,        -- the ARCHIVE of its members' ARCHIVE::MEMBER uris
+    size INTEGER NOT NULL,        -- the archive file's size and modification time when it was read
+    mtime REAL NOT NULL,
+    hash_size INTEGER NOT NULL,
+    views INTEGER NOT NULL        -- 1: its members were hashed with views
 );
 """
 
@@ -228,6 +236,10 @@ class ImageStore:
                 if under:
                     condition, arguments = _under_condition(under)
                     keys += [row[0] for row in self._db.execute(f'SELECT key FROM images WHERE {condition}', arguments)]
+                # An archive that lost a member is no longer whole in the index: the next `index` reads it again.
+                self._db.execute('DELETE FROM archives WHERE path IN (SELECT DISTINCT substr(uri, 1, instr(uri, ?) - 1) '
+                                 'FROM images WHERE instr(uri, ?) > 0 AND key IN (SELECT value FROM json_each(?)))',
+                                 (ARCHIVE_SEPARATOR, ARCHIVE_SEPARATOR, json.dumps(keys)))
                 self._db.executemany('DELETE FROM images WHERE key = ?', [(key,) for key in keys])
                 self._db.executemany('DELETE FROM views WHERE key = ?', [(key,) for key in keys])
                 self._db.executemany('DELETE FROM evidence WHERE key = ?', [(key,) for key in keys])
@@ -247,6 +259,17 @@ class ImageStore:
         with self._lock:
             return _unchanged(self._db, files, hash_size, with_views)
 
+    def record_archives(self, archives: Sequence[Tuple[str, int, float]], hash_size: int, with_views: bool) -> int:
+        """Remember archives whose every image is stored, each as (path, size, modification time), so
+        that `unchanged` answers for the archive as a whole; how many."""
+        with self._lock:
+            self._db.execute('BEGIN IMMEDIATE')
+            self._db.executemany('INSERT OR REPLACE INTO archives (path, size, mtime, hash_size, views) '
+                                 'VALUES (?, ?, ?, ?, ?)',
+                                 [(path, size, mtime, hash_size, int(with_views)) for path, size, mtime in archives])
+            self._db.execute('COMMIT')
+            return len(archives)
+
     def uris_under(self, under: Sequence[str] = (), after: int = -1, page: int = 100_000) -> List[Tuple[int, str]]:
         """(key, uri) of the stored images with a uri, by key, the first `page` with a key above
         `after`; with `under`, only those whose uri is one of these normal paths or lies below
@@ -263,6 +286,7 @@ class ImageStore:
             self._db.execute('DELETE FROM views')
             self._db.execute('DELETE FROM evidence')
             self._db.execute('DELETE FROM provenance')
+            self._db.execute('DELETE FROM archives')
             self._db.execute('COMMIT')
             return removed
 
@@ -296,6 +320,12 @@ def _unchanged(db: sqlite3.Connection, files: Sequence[Tuple[str, int, float]], 
                          'EXISTS (SELECT 1 FROM views WHERE views.key = images.key) FROM images '
                          'WHERE uri IN (SELECT value FROM json_each(?)) '
                          'AND EXISTS (SELECT 1 FROM evidence WHERE evidence.key = images.key)', (uris,))}
+    # An archive (or Parquet file) is asked about by its own path: it is unchanged when it was read
+    # through at this size and time (record_archives). A workspace older than the table has none.
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'archives'").fetchone():
+        stored.update((path, (size, mtime, size_of_hash, has_views)) for path, size, mtime, size_of_hash, has_views in
+                      db.execute('SELECT path, size, mtime, hash_size, views FROM archives '
+                                 'WHERE path IN (SELECT value FROM json_each(?))', (uris,)))
     return [uri in stored and stored[uri][:3] == (size, mtime, hash_size) and (stored[uri][3] or not with_views)
             for uri, size, mtime in files]
 
