@@ -50,7 +50,7 @@ def normal(lines, folder: str, ports=README_PORTS):
     for line in lines:
         if _passing_progress(line):
             continue
-        line = line.replace(folder, README_FOLDER)
+        line = line.replace(folder, README_FOLDER).replace(REPOSITORY, README_FOLDER)  # a clone elsewhere
         line = re.sub(r'("id": ?)"[0-9a-f]{20}"', r'\1"ID"', line)
         line = re.sub(r'\d+(\.\d+)?(?=/s| s\b| images/s)', 'T', line)
         for port, readme_port in zip(ports, README_PORTS):
