@@ -134,12 +134,6 @@ def view_distances(firsts: Sequence[Evidence], seconds: Sequence[Evidence], pair
     return found
 
 
-def view_distance(first: Evidence, second: Evidence, pairs: Sequence[Tuple[str, str]], both_ways: bool,
-                  threshold: int = VERIFY_THRESHOLD) -> Tuple[Optional[int], str, int]:
-    """view_distances of one pair."""
-    return view_distances([first], [second], pairs, both_ways, threshold)[0]
-
-
 def verify(first: Evidence, second: Evidence, pairs: Sequence[Tuple[str, str]], both_ways: bool = True,
            threshold: int = VERIFY_THRESHOLD) -> Verdict:
     """Stage 2 for one candidate pair; `pairs` are the pairs of views stage 1 compared."""
