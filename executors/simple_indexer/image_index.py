@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from executors.match import NO_EVIDENCE, Evidence, Judge, verify as verify_pair
+from executors.match import Evidence, Judge, verify_all
 from executors.parameters import VERIFY_THRESHOLD
 from executors.simple_indexer.grouping import groups_from_pairs, near_pairs
 from executors.simple_indexer.keep import DEFAULT_POLICY, keep_order
@@ -106,15 +106,15 @@ class ImageIndex:
                     nearest[key] = min(distance, nearest.get(key, distance))
             stored = self.store.evidence(nearest) if verify else {}
             rows = self.store.rows(list(nearest))
-        hits = []
-        for key, distance in nearest.items():
-            if not verify:
-                hits.append(dict(rows[key], distance=int(distance), evidence={'bits': int(distance)}))
-                continue
-            verdict = NO_EVIDENCE if evidence is None or key not in stored else \
-                verify_pair(evidence, stored[key], pairs, both_ways=False, threshold=verify_threshold)
-            if verdict.same:
-                hits.append(dict(rows[key], distance=int(distance), evidence=verdict.evidence(bits=int(distance))))
+        if not verify:
+            hits = [dict(rows[key], distance=int(distance), evidence={'bits': int(distance)})
+                    for key, distance in nearest.items()]
+            return sorted(hits, key=lambda hit: (hit['distance'], hit['id']))[:limit]
+        known = [key for key in nearest if evidence is not None and key in stored]  # the rest cannot be confirmed
+        verdicts = verify_all([evidence] * len(known), [stored[key] for key in known], pairs, both_ways=False,
+                              threshold=verify_threshold)
+        hits = [dict(rows[key], distance=int(nearest[key]), evidence=verdict.evidence(bits=int(nearest[key])))
+                for key, verdict in zip(known, verdicts) if verdict.same]
         return sorted(hits, key=lambda hit: (hit['distance'], hit['id']))[:limit]
 
     def duplicates(self, hash_type: str, hash_size: int, threshold: int, strict: bool = True,
