@@ -20,7 +20,7 @@ from executors.image_hasher.decode import (
     flattened,
     shrink,
 )
-from executors.image_hasher.evidence import VERIFY_SIDE, image_evidence
+from executors.image_hasher.evidence import DECODE_SIDE, image_evidence
 from executors.image_hasher.hashes import bits_to_hex, compute_hashes, fast_side
 from executors.image_hasher.provenance import provenance
 from executors.image_hasher.views import view_hashes
@@ -80,7 +80,7 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
     by a box filter before hashing (a bit or two from ImageHash; see the README's Speed).
     """
     reduce_to = 0 if exact else fast_side(hash_size)
-    decode_to = 0 if exact else max(reduce_to, 2 * VERIFY_SIDE)  # the evidence's 64x64 squares want twice that
+    decode_to = 0 if exact else max(reduce_to, DECODE_SIDE)  # the evidence's 64x64 squares want twice that
     try:
         if doc.blob is not None:
             data = blob_bytes(doc.blob)

@@ -1,6 +1,7 @@
-"""The batched views and evidence give what the straightforward way gives: each view cut as a PIL
-image, squeezed by its own resize, turned by Image.rotate and flipped by Image.transpose, and
-each pHash's DCT taken by scipy, one image of one view at a time."""
+"""The batched views give what the straightforward way gives: each view cut as a PIL image,
+squeezed by its own resize, turned by Image.rotate and flipped by Image.transpose, and each
+pHash's DCT taken by scipy, one image of one view at a time. The verification evidence, all
+matrix products, gives nearly that."""
 import glob
 import os
 
@@ -9,11 +10,12 @@ import pytest
 from PIL import Image
 
 from executors.image_hasher.decode import open_image, shrink, to_grey
-from executors.image_hasher.evidence import (BAND_SCALE, VERIFY_CROPS, VERIFY_HASH_SIZE, VERIFY_SIDE, VERIFY_TURNS,
-                                             image_evidence)
-from executors.image_hasher.hashes import RESAMPLE, perceptual_hash, perceptual_hashes, perceptual_hashes_by_product
-from executors.image_hasher.views import (CROP_SCALE, ORIENTATIONS, TURN_DEGREES, centre, cropped_at, oriented,
-                                          trim_borders, turned_centre, view_hashes)
+from executors.image_hasher.evidence import (VERIFY_HASH_SIZE, VERIFY_SIDE, VERIFY_TURNS, box_weights, fixed_views,
+                                             oriented_frequencies, verification_frequencies, verification_hashes)
+from executors.image_hasher.hashes import (RESAMPLE, low_dct_rows, perceptual_hash, perceptual_hashes,
+                                           perceptual_hashes_by_product)
+from executors.image_hasher.views import (CROP_SCALE, ORIENTATIONS, TURN_DEGREES, border_box, centre, cropped_at,
+                                          oriented, trim_borders, turned_centre, view_hashes)
 from executors.view_pairs import INDEX_VIEWS, QUERY_VIEWS, verification_layout, verification_views
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -27,7 +29,7 @@ def decoded(path, side=2 * VERIFY_SIDE):
         return to_grey(open_image(file.read(), reduce_to=side))
 
 
-def one_by_one(small: Image.Image, views, crops, turns, bands: bool) -> list:
+def one_by_one(small: Image.Image, views, crops, turns) -> list:
     """Every view of `small` as its own PIL image, in the hasher's order (the orientations apart)."""
     images = [small]
     if 'trim' in views:
@@ -39,11 +41,6 @@ def one_by_one(small: Image.Image, views, crops, turns, bands: bool) -> list:
     if 'crops' in views:
         images += [cropped_at(small, x, y, scale) for scale, steps in crops
                    for y in np.linspace(0, 1, steps) for x in np.linspace(0, 1, steps)]
-    if bands:
-        width, height = small.size
-        kept_w, kept_h = round(width * BAND_SCALE), round(height * BAND_SCALE)
-        images += [small.crop(box) for box in ((0, 0, width, kept_h), (0, height - kept_h, width, height),
-                                               (0, 0, kept_w, height), (width - kept_w, 0, width, height))]
     return images
 
 
@@ -83,8 +80,7 @@ def test_the_dct_as_a_matrix_product_gives_scipys_bits_on_photos(hash_size):
 def test_the_64_bit_views_equal_the_views_hashed_one_by_one(path):
     grey = decoded(path, 64)
     small = shrink(grey, 32)
-    expected = scipy_phashes(one_by_one(small, INDEX_VIEWS, ((CROP_SCALE, 3),), (-TURN_DEGREES, TURN_DEGREES),
-                                        bands=False)[1:], 32, 8)
+    expected = scipy_phashes(one_by_one(small, INDEX_VIEWS, ((CROP_SCALE, 3),), (-TURN_DEGREES, TURN_DEGREES))[1:], 32, 8)
     square = small.resize((32, 32), RESAMPLE)
     expected = np.concatenate([expected, np.array([perceptual_hash(square.transpose(method), 8).ravel()
                                                    for method in ORIENTATIONS])])
@@ -93,17 +89,58 @@ def test_the_64_bit_views_equal_the_views_hashed_one_by_one(path):
     assert np.array_equal(np.concatenate(list(found.values())), expected)
 
 
+def fractional_views(small: Image.Image, views) -> list:
+    """(view, 64x64 square) of every verification view of `small` but the orientations, in
+    verification_layout order: Pillow's own box resize of its (fractional) box, the turns by
+    Image.rotate."""
+    width, height = small.size
+    turns = iter(VERIFY_TURNS)
+    squares = []
+    for view, top_bottom, left_right in fixed_views(verification_views(views)):
+        if view == 'orientations':
+            continue
+        if view == 'turns':
+            image = centre(small.rotate(next(turns), resample=Image.Resampling.BILINEAR))
+            squares.append((view, np.asarray(image.resize((VERIFY_SIDE, VERIFY_SIDE), BOX))))
+            continue
+        if view == 'trim':
+            box = border_box(small)
+        else:
+            (top, bottom), (left, right) = top_bottom, left_right
+            box = (left * width, top * height, right * width, bottom * height)
+        squares.append((view, np.asarray(small.resize((VERIFY_SIDE, VERIFY_SIDE), BOX, box=box))))
+    return squares
+
+
 @pytest.mark.parametrize('views', [INDEX_VIEWS, QUERY_VIEWS], ids=['index', 'query'])
 @pytest.mark.parametrize('path', PHOTOS[:4])
-def test_the_verification_hashes_equal_the_views_hashed_one_by_one(path, views):
-    grey = decoded(path)
-    small = shrink(grey, VERIFY_SIDE)
-    images = one_by_one(small, views, VERIFY_CROPS, VERIFY_TURNS, bands=True)
-    if 'orientations' in views:  # they come before the bands, from the plain square
-        square = small.resize((VERIFY_SIDE, VERIFY_SIDE), BOX)
-        images[-4:-4] = [square.transpose(method) for method in ORIENTATIONS]
-    expected = np.packbits(scipy_phashes(images, VERIFY_SIDE, VERIFY_HASH_SIZE), axis=1)
-    evidence = image_evidence(grey, grey, views)
-    assert evidence.codes == expected.tobytes()
-    layout = verification_layout(verification_views(views))
-    assert len(expected) == layout[-1][1] + layout[-1][2]  # 52 for an indexed image, 7 for a query
+def test_the_verification_hashes_are_the_views_squeezed_by_pillow_and_hashed_by_scipy(path, views):
+    """The matrix products stand for Pillow's box resize of each view and scipy's DCT; they skip
+    the resize's rounding to 8 bits (and sample the turns on a grid), so a few bits differ where
+    a frequency sits next to the median, never many."""
+    small = shrink(decoded(path), VERIFY_SIDE)
+    found = verification_frequencies(small, verification_views(views))
+    references = fractional_views(small, views)
+    layout = [view for view, _, _ in fixed_views(verification_views(views))]
+    rows = [row for row, view in enumerate(layout) if view != 'orientations']
+    names = [layout[row] for row in rows]
+    assert [view for view, _ in references] == names
+    expected = perceptual_hashes(np.array([square for _, square in references]), VERIFY_HASH_SIZE)
+    bits = np.unpackbits(verification_hashes(found[rows]), axis=1).astype(bool)
+    differ = (bits != expected.reshape(len(names), -1)).sum(axis=1)
+    assert np.median(differ) <= 6 and differ.max() <= 16, dict(zip(names, differ.tolist()))
+    assert len(found) == sum(rows for _, _, rows in verification_layout(verification_views(views)))  # 52 or 7
+
+
+def test_flipping_and_turning_a_square_only_changes_the_signs_and_order_of_its_frequencies():
+    square = np.asarray(decoded(PHOTOS[1]).resize((VERIFY_SIDE, VERIFY_SIDE), BOX), dtype=np.float64)
+    dct = low_dct_rows(VERIFY_SIDE, VERIFY_HASH_SIZE)
+    expected = np.array([dct @ turned @ dct.T for turned in oriented(square)])
+    assert np.allclose(oriented_frequencies(dct @ square @ dct.T), expected)
+
+
+def test_a_box_of_fractional_edges_weighs_pixels_by_how_much_of_them_it_covers():
+    weights = box_weights(0.5, 3.5, 4, side=2)  # two runs of 1.5 pixels over pixels 0..3
+    assert np.allclose(weights, [[1 / 3, 2 / 3, 0, 0], [0, 0, 2 / 3, 1 / 3]])
+    line = np.arange(10, dtype=float)
+    assert np.allclose(box_weights(0, 10, 10, side=5) @ line, [0.5, 2.5, 4.5, 6.5, 8.5])
