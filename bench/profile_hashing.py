@@ -9,23 +9,27 @@ functions with the most time of their own.
 
     python bench/profile_hashing.py [--folder DIR] [--count 300] [--cprofile]
 """
-import argparse
-import cProfile
-import glob
-import json
 import os
-import pstats
-import sys
-import time
+
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')  # as app.py sets it for the Flow's hashers
+
+import argparse  # noqa: E402
+import cProfile  # noqa: E402
+import glob  # noqa: E402
+import json  # noqa: E402
+import pstats  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPOSITORY)
 from executors.documents import HASH_TYPES, ImageDoc  # noqa: E402
 from executors.image_hasher import evidence  # noqa: E402
 from executors.image_hasher.decode import flattened, open_image, shrink  # noqa: E402
-from executors.image_hasher.evidence import VERIFY_SIDE  # noqa: E402
+from executors.image_hasher.evidence import DECODE_SIDE  # noqa: E402
 from executors.image_hasher.executor import PathPolicy, hash_document  # noqa: E402
 from executors.image_hasher.hashes import compute_hashes, fast_side  # noqa: E402
+from executors.image_hasher.provenance import provenance  # noqa: E402
 from executors.image_hasher.views import view_hashes  # noqa: E402
 from executors.view_pairs import INDEX_VIEWS  # noqa: E402
 
@@ -34,7 +38,7 @@ CLOTHING = '/work/shared/datasets/clothing-small'
 
 def stages(data: bytes, clock):
     """Each stage of hash_document on one file's bytes, timed by clock(stage name)."""
-    image = open_image(data, reduce_to=max(fast_side(8), 2 * VERIFY_SIDE))
+    image = open_image(data, reduce_to=max(fast_side(8), DECODE_SIDE))
     clock('decode (DCT-scaled)')
     upright = flattened(image)
     grey = upright.convert('L')
@@ -44,7 +48,9 @@ def stages(data: bytes, clock):
     view_hashes(grey, 'phash', 8, INDEX_VIEWS)
     clock('64-bit views (20 pHashes)')
     evidence.image_evidence(upright, grey, INDEX_VIEWS)
-    clock('evidence (48 256-bit pHashes, information, colour)')
+    clock('evidence (52 256-bit pHashes, information, colour)')
+    provenance(image, upright, grey)
+    clock('provenance (for the keep policy)')
 
 
 def profile(paths):

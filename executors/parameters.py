@@ -173,17 +173,24 @@ def flag(parameters: dict, name: str, default: bool) -> bool:
     return value
 
 
-# Stage 2 of the match decision (executors/match.py), measured with bench/precision.py on
-# ../shared/datasets/clothing-small (3,781 real photos, 7,146,088 pairs of different photos: many
-# garments on the same few sheets and floors, the hardest case we have) and on evaluate's copies
-# of data/eval (54 photos x 29 transforms).
-# - VERIFY_THRESHOLD: 256-bit pHash over the views. The nearest different photos are 40 bits
-#   apart (3 pairs; 42 and more for the rest); crops and turned copies of data/eval reach 36 at
-#   their 98th percentile. 36 keeps 4 bits under the nearest stranger, and colour adds more.
+# Stage 2 of the match decision (executors/match.py), measured with `python app.py evaluate
+# --negatives ../shared/datasets/clothing-small --labels .../labels.csv` on clothing-small (3,781
+# real photos, 7,146,088 pairs of different photos: many garments on the same few sheets and
+# floors, the hardest case we have) and on evaluate's copies of data/eval (54 photos x 29
+# transforms), with the evidence as evidence.py computes it since 2026-12-01 (matrix products,
+# no rounding of the squares to 8 bits).
+# - VERIFY_THRESHOLD: 256-bit pHash over the views. The nearest different photos are 36 bits
+#   apart (2 pairs of t-shirts of one cut in other colours, which the colour check tells apart),
+#   then 38 (2 pairs, one of them grey: two pairs of jeans on one hanger) and 40 or more for the
+#   rest; crops and turned copies of data/eval reach 36 at their 98th percentile (38 at most).
+#   36 keeps 2 bits under the nearest stranger that colour lets through; 34 would lose 1 in 15
+#   of the copies cropped by 5-10%. (The evidence before 2026-12-01, squares rounded to 8 bits,
+#   kept strangers from 40 bits but left more copies out: 9 of data/eval's 1,273 stage-1 copies
+#   beyond 36 bits, against 4 now.)
 VERIFY_THRESHOLD = 36
 # - BANDS_THRESHOLD: the same for a band against the same band (view_pairs.py). Banner and
-#   watermark copies of data/eval are 0 to 4 bits from their originals there; different garments
-#   of clothing-small come as near as 38 (the bands are 4 more chances each), so 16.
+#   watermark copies of data/eval are 0 to 6 bits from their originals there; different garments
+#   of clothing-small come as near as 42 (the bands are 4 more chances each), so 16.
 BANDS_THRESHOLD = 16
 # - MIN_INFORMATION: mean grey step between neighbouring pixels of the 64x64 square. A blank or
 #   one-colour image scores under 0.2 (JPEG noise included); the flattest photo of clothing-small
