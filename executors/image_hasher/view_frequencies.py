@@ -1,0 +1,135 @@
+"""The pHashes of many views of one image as a few matrix products.
+
+A view's pHash (Krawetz's DCT hash, as ImageHash computes it) squeezes the view to a 4h x 4h
+square and reads the h x h lowest frequencies of its DCT. Both steps are linear and act on rows
+and columns apart, so for a view that keeps rows [top, bottom) and columns [left, right) of the
+image, its frequencies are `R @ image @ C.T`, R and C being (h x pixels) matrices: a box filter
+at the view's fractional edges (what Pillow's BOX resize of the crop computes, without rounding
+each pixel to 8 bits) followed by the DCT's first h rows. Views that keep the same rows (a row
+of a grid of crops) share `R @ image`; a turned view is sampled on a grid, then squeezed the same
+way; flips and quarter turns are sign changes and transposes of the plain view's frequencies.
+The hash is then one bit per frequency above their median, as pHash.
+
+A view is described by a Cut: a pair of (start, stop) shares of the image's height and width, or
+'trim' (the box inside uniform borders, views.border_box), or a number of degrees (the centre
+turned by that much), or 'oriented' (the 7 flips and quarter turns of the plain view, which must
+come first).
+"""
+from functools import lru_cache
+from typing import Sequence, Tuple, Union
+
+import numpy as np
+from PIL import Image
+
+from executors.image_hasher.hashes import low_dct_rows
+
+Cut = Union[Tuple[Tuple[float, float], Tuple[float, float]], str, float]
+WHOLE = ((0.0, 1.0), (0.0, 1.0))
+TURN_GRID_SCALE = 1.5  # a turned centre is sampled at 1.5 points per square pixel, then squeezed
+
+
+def centre_cut(scale: float) -> Cut:
+    """The middle `scale` of each side."""
+    margin = (1 - scale) / 2
+    return ((margin, 1 - margin),) * 2
+
+
+def grid_crops(scale: float, steps: int) -> list:
+    """`scale` of each side, at the steps x steps positions of a grid, row by row."""
+    positions = [step * (1 - scale) for step in np.linspace(0, 1, steps)]
+    return [((top, top + scale), (left, left + scale)) for top in positions for left in positions]
+
+
+def box_weights(start: float, stop: float, size: int, side: int) -> np.ndarray:
+    """(side, size): averages of `side` equal runs of [start, stop) of a line of `size` pixels,
+    each pixel weighted by how much of it the run covers (a box filter at fractional edges)."""
+    edges = start + (stop - start) * np.arange(side + 1) / side
+    pixels = np.arange(size)
+    covered = np.clip(np.minimum(edges[1:, None], pixels + 1) - np.maximum(edges[:-1, None], pixels), 0, None)
+    return covered / covered.sum(axis=1, keepdims=True)
+
+
+@lru_cache(maxsize=4096)
+def low_frequencies(size: int, start: float, stop: float, hash_size: int) -> np.ndarray:
+    """(hash_size, size) float32: the hash_size lowest DCT frequencies of [start, stop) of a line
+    of `size` pixels squeezed to 4 * hash_size by a box filter."""
+    side = 4 * hash_size
+    return (low_dct_rows(side, hash_size) @ box_weights(start, stop, size, side)).astype(np.float32)
+
+
+@lru_cache(maxsize=256)
+def fixed_operators(cuts: tuple, height: int, width: int, hash_size: int) -> tuple:
+    """low_frequencies of the boxed cuts (shares of the image) for an image of this size, each
+    range of rows stacked once: (rows (hash_size * ranges, height), each cut's range (n,),
+    columns (n, hash_size, width), each cut's place among `cuts` (n,))."""
+    boxed = [(place, cut) for place, cut in enumerate(cuts) if isinstance(cut, tuple)]
+    ranges = list(dict.fromkeys(rows for _, (rows, _) in boxed))
+    return (np.concatenate([low_frequencies(height, top * height, bottom * height, hash_size)
+                            for top, bottom in ranges]),
+            np.array([ranges.index(rows) for _, (rows, _) in boxed]),
+            np.stack([low_frequencies(width, left * width, right * width, hash_size)
+                      for _, (_, (left, right)) in boxed]),
+            np.array([place for place, _ in boxed]))
+
+
+def turned_centre(grey: Image.Image, degrees: float, scale: float, points: int) -> np.ndarray:
+    """(points, points) float32: the middle `scale` of each side of the image turned by `degrees`
+    counter-clockwise about its middle (black outside), sampled bilinearly on a grid of points over
+    that box: only the pixels a hash reads. Image.rotate's matrix, scaled to the grid."""
+    width, height = grey.size
+    angle = -np.radians(degrees)
+    cos, sin = np.cos(angle), np.sin(angle)
+    left, top = (1 - scale) / 2 * width, (1 - scale) / 2 * height
+    middle_x, middle_y = width / 2, height / 2
+    step_x, step_y = scale * width / points, scale * height / points
+    # Output point (x, y) is the point (left + step_x * x, top + step_y * y) before the turn.
+    matrix = (cos * step_x, sin * step_y, middle_x + cos * (left - middle_x) + sin * (top - middle_y),
+              -sin * step_x, cos * step_y, middle_y - sin * (left - middle_x) + cos * (top - middle_y))
+    square = grey.transform((points, points), Image.Transform.AFFINE, matrix, Image.Resampling.BILINEAR)
+    return np.asarray(square, dtype=np.float32)
+
+
+def oriented_frequencies(low: np.ndarray) -> np.ndarray:
+    """(7, h, h): the low DCT frequencies of the 7 flips and quarter turns of a square (in
+    views.ORIENTATIONS order) from the square's own. Mirroring a line of a DCT's input changes the
+    sign of its odd frequencies, and transposing the square transposes them: no pixel is touched."""
+    odd = np.where(np.arange(len(low)) % 2, -1.0, 1.0).astype(low.dtype)
+    mirrored = low * odd  # left-right
+    flipped = odd[:, None] * low  # top-bottom
+    half_turn = odd[:, None] * mirrored
+    return np.stack([mirrored, flipped, odd[:, None] * low.T, half_turn, low.T * odd, low.T, half_turn.T])
+
+
+def view_frequencies(grey: Image.Image, cuts: Sequence[Cut], hash_size: int, centre_scale: float,
+                     border_box=None) -> np.ndarray:
+    """(len(cuts) + 6 per 'oriented', hash_size, hash_size): the low DCT frequencies of each cut
+    of the grey image, in order. `centre_scale`: the share of each side a turned centre keeps;
+    `border_box(grey)`: the box of a 'trim' cut."""
+    pixels = np.asarray(grey, dtype=np.float32)
+    height, width = pixels.shape
+    cuts = tuple(cuts)
+    low = np.empty((len(cuts), hash_size, hash_size), dtype=np.float32)
+    rows, row_range, columns, places = fixed_operators(cuts, height, width, hash_size)
+    if len(places):
+        reduced = (rows @ pixels).reshape(-1, hash_size, width)  # each range of rows' frequencies down
+        low[places] = reduced[row_range] @ columns.transpose(0, 2, 1)
+    turns = [(place, cut) for place, cut in enumerate(cuts) if isinstance(cut, (int, float))]
+    if turns:
+        points = round(TURN_GRID_SCALE * 4 * hash_size)
+        squares = np.stack([turned_centre(grey, degrees, centre_scale, points) for _, degrees in turns])
+        squeeze = low_frequencies(points, 0, points, hash_size)
+        low[[place for place, _ in turns]] = squeeze @ squares @ squeeze.T
+    if 'trim' in cuts:
+        left, top, right, bottom = border_box(grey)
+        low[cuts.index('trim')] = (low_frequencies(height, top, bottom, hash_size) @ pixels
+                                   @ low_frequencies(width, left, right, hash_size).T)
+    if 'oriented' in cuts:
+        place = cuts.index('oriented')
+        low = np.concatenate([low[:place], oriented_frequencies(low[0]), low[place + 1:]])
+    return low
+
+
+def bits_of(low: np.ndarray) -> np.ndarray:
+    """(n, h * h) booleans: pHash's bits, each frequency above the median of its view's."""
+    flat = low.reshape(len(low), -1)
+    return flat > np.median(flat, axis=1, keepdims=True)
