@@ -20,6 +20,8 @@ original) should be grouped with its family.
     python bench/dedup_scale.py --sizes 1e5,1e6 [--workspaces /tmp/bench-dedup-scale]
 
 Workspaces are kept in --workspaces (10^6 images: about 2 GB of SQLite) and reused when present.
+`--app` then also times `python app.py dedup` on the workspace, start to exit, with its reports
+(the Flow, /duplicates over gRPC, groups.json, report.html, contact sheets).
 """
 import argparse
 import json
@@ -106,12 +108,13 @@ class SyntheticEvidence:
 def measure(folder: str, groups_path: str) -> dict:
     """In this fresh process: the indexer's /duplicates at dedup's defaults, timed by stage."""
     from app import views_for_all_pairs
+    from client.workspace import INDEX_DB
     from executors import parameters as params
     from executors.simple_indexer.image_index import ImageIndex
     from executors.simple_indexer.keep import DEFAULT_POLICY
     from executors.view_pairs import view_pairs
     begin = time.perf_counter()
-    index = ImageIndex(os.path.join(folder, 'index.db'))
+    index = ImageIndex(os.path.join(folder, INDEX_DB))
     n = index.store.count()
     views = views_for_all_pairs(None, n)  # dedup's own choice: views up to VIEWS_AUTO_LIMIT images
     threshold = params.threshold({}, 'phash', 64, views, False)
@@ -131,6 +134,31 @@ def measure(folder: str, groups_path: str) -> dict:
     with open(groups_path, 'w') as file:
         json.dump([[row_of(m['uri']) for m in [group['keep']] + group['duplicates']] for group in groups], file)
     return result
+
+
+def app_dedup(folder: str, groups: list) -> dict:
+    """`python app.py dedup` on the workspace, start to exit, reports written: the grouped images'
+    files exist (hard links to one small JPEG; dedup leaves out members whose file is gone)."""
+    from PIL import Image
+    picture = os.path.join(folder, 'picture.jpg')
+    Image.new('RGB', (64, 48), (90, 120, 150)).save(picture)
+    for members in groups:
+        for row in members:
+            path = os.path.join(folder, 'files', f'{row:08d}.jpg')
+            if not os.path.exists(path):
+                os.link(picture, path)
+    output = os.path.join(folder, 'dedup-output')
+    shutil.rmtree(output, ignore_errors=True)
+    begin = time.perf_counter()
+    child = subprocess.run(['/usr/bin/time', '-v', sys.executable, 'app.py', 'dedup', '--workspace', folder,
+                            '--output', output], cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           stderr=subprocess.PIPE, text=True, check=True)
+    seconds = time.perf_counter() - begin
+    lines = child.stderr.splitlines()
+    summary = next(line for line in lines if ' to remove, ' in line)
+    peak = next(line for line in lines if 'Maximum resident set size' in line)
+    return {'app_dedup_s': round(seconds, 1), 'app_summary': summary.strip(),
+            'app_largest_process_peak_mb': round(int(peak.split()[-1]) / 1024, 1)}
 
 
 def row_of(uri: str) -> int:
@@ -163,6 +191,7 @@ def main() -> None:
     parser.add_argument('--sizes', default='1e5,1e6')
     parser.add_argument('--workspaces', default='/tmp/bench-dedup-scale', help='kept and reused (10^6: about 2 GB)')
     parser.add_argument('--output', default='/tmp/bench-dedup-scale.json')
+    parser.add_argument('--app', action='store_true', help='also time `python app.py dedup` start to exit')
     parser.add_argument('--measure', nargs=2, metavar=('FOLDER', 'GROUPS'), help=argparse.SUPPRESS)  # the child
     args = parser.parse_args()
     if args.measure:
@@ -178,7 +207,8 @@ def main() -> None:
             origins = make_hashes_with_origins('skewed', n)[1]  # what build() planted
         else:
             shutil.rmtree(folder, ignore_errors=True)  # an unfinished build
-            origins = build(folder, n, evidence=evidence)
+            os.makedirs(os.path.join(folder, 'files'))
+            origins = build(folder, n, shards=1, evidence=evidence, uris=os.path.join(folder, 'files'))
             open(os.path.join(folder, 'built'), 'w').close()
             print(f'built {n} images in {time.perf_counter() - begin:.0f} s', file=sys.stderr)
         load = os.getloadavg()
@@ -187,7 +217,10 @@ def main() -> None:
                                stdout=subprocess.PIPE, text=True, check=True)
         result = dict(json.loads(child.stdout), load_before=load, load_after=os.getloadavg())
         with open(groups_path) as file:
-            result.update(check(json.load(file), origins, evidence))
+            groups = json.load(file)
+        result.update(check(groups, origins, evidence))
+        if args.app:
+            result.update(app_dedup(folder, groups), app_load_after=os.getloadavg())
         print(json.dumps(result), flush=True)
         report['runs'].append(result)
     finish(report, args.output)
