@@ -200,6 +200,21 @@ class Judge:
         return found
 
     def verified(self, keys_a: Sequence[int], keys_b: Sequence[int]) -> Tuple[List[int], List[int]]:
-        """The candidate pairs (keys_a[i], keys_b[i]) that stage 2 confirms."""
-        kept = [(a, b) for a, b, verdict in zip(keys_a, keys_b, self.verdicts(keys_a, keys_b)) if verdict.same]
-        return [a for a, _ in kept], [b for _, b in kept]
+        """The candidate pairs (keys_a[i], keys_b[i]) that stage 2 confirms (lists or arrays), a
+        chunk at a time: a verdict is about 150 bytes, and 10^6 images may propose 10^8 pairs."""
+        kept_a, kept_b = [], []
+        for start in range(0, len(keys_a), VERIFIED_CHUNK):
+            chunk_a, chunk_b = (_listed(keys[start:start + VERIFIED_CHUNK]) for keys in (keys_a, keys_b))
+            for a, b, verdict in zip(chunk_a, chunk_b, self.verdicts(chunk_a, chunk_b)):
+                if verdict.same:
+                    kept_a.append(a)
+                    kept_b.append(b)
+        return kept_a, kept_b
+
+
+VERIFIED_CHUNK = 1 << 16  # candidate pairs judged at a time by Judge.verified: some 10 MB of verdicts
+
+
+def _listed(keys) -> List[int]:
+    """Python ints, from a list or a numpy array of keys."""
+    return keys.tolist() if isinstance(keys, np.ndarray) else list(keys)

@@ -10,7 +10,8 @@ from PIL import Image
 from evaluation.decision import hashed
 from evaluation.transforms import altered_copy
 from executors.image_hasher.decode import open_image
-from executors.match import Evidence, comparisons, evidence_of_doc, verify, verify_all
+from executors import match
+from executors.match import Evidence, Judge, comparisons, evidence_of_doc, verify, verify_all
 from executors.view_pairs import INDEX_VIEWS, QUERY_VIEWS, view_pairs
 from tests.images import DATA
 
@@ -110,3 +111,20 @@ def test_a_batch_of_pairs_gets_each_pair_s_own_verdict():
             else:
                 assert verdict.colour_degrees is None
         assert {verdict.reason for verdict in verdicts} == {'', 'far', 'flat', 'colour'}
+
+
+def test_judge_verifies_candidates_a_chunk_at_a_time_from_lists_or_arrays(monkeypatch):
+    """The same confirmed pairs however the candidates are cut into chunks, and with keys that
+    have no evidence among them (never confirmed)."""
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 2 ** 63, size=(40, 52, 4), dtype=np.uint64)
+    codes[20:] = codes[:20] ^ np.uint64(1)  # images 20-39 copy 0-19, a bit off in each word
+    evidence = {key: Evidence(codes[key].astype('>u8').tobytes(), 5.0) for key in range(40)}
+    judge = Judge(evidence, view_pairs())
+    keys_a = rng.integers(0, 41, 500)  # 40 and above: no evidence
+    keys_b = np.where(rng.random(500) < 0.3, keys_a + 20, rng.integers(0, 40, 500))
+    expected = [(a, b) for a, b in zip(keys_a.tolist(), keys_b.tolist()) if max(a, b) < 40 and a % 20 == b % 20]
+    whole = judge.verified(keys_a.tolist(), keys_b.tolist())
+    monkeypatch.setattr(match, 'VERIFIED_CHUNK', 7)
+    assert judge.verified(keys_a, keys_b) == whole == tuple(map(list, zip(*expected)))
+    assert all(isinstance(key, int) for key in whole[0])

@@ -141,8 +141,9 @@ class ImageIndex:
         begin = time.perf_counter()
         with self._lock:
             judge = Judge(self.store.evidence(involved), pairs, verify_threshold) if verify else None
-        if judge:
+        if judge:  # only the confirmed pairs' images (and exact copies) can be in a group
             keys_a, keys_b = judge.verified(keys_a, keys_b)
+            involved = set(keys_a) | set(keys_b) | {key for members in copies.values() for key in members}
         timings.update(stage2_s=time.perf_counter() - begin, confirmed=len(keys_a))
         begin = time.perf_counter()
         with self._lock:
