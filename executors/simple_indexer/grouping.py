@@ -80,7 +80,7 @@ def near_pairs(table: ViewTable, copies: Dict[int, List[int]], threshold: int) -
     (10^6 images may propose 10^8 pairs: as Python lists, 7 GB); and every key a group may hold."""
     others = [key for members in copies.values() for key in members[1:]]
     keys_a, keys_b, _ = table.pairs_within(threshold, leave_out=others)
-    keys_a, keys_b = keys_a.astype(np.int64), keys_b.astype(np.int64)
+    keys_a, keys_b = keys_a.astype(np.int64, copy=False), keys_b.astype(np.int64, copy=False)
     return keys_a, keys_b, set(np.union1d(keys_a, keys_b).tolist()) | set(others) | set(copies)
 
 
