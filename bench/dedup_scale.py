@@ -19,7 +19,7 @@ original) should be grouped with its family.
 
     python bench/dedup_scale.py --sizes 1e5,1e6 [--workspaces /tmp/bench-dedup-scale]
 
-Workspaces are kept in --workspaces (10^6 images: about 2 GB of SQLite) and reused when present.
+Workspaces are kept in --workspaces (10^6 images: 2.8 GB of SQLite) and reused when present.
 `--app` then also times `python app.py dedup` on the workspace, start to exit, with its reports
 (the Flow, /duplicates over gRPC, groups.json, report.html, contact sheets).
 """
@@ -189,7 +189,7 @@ def check(groups: list, origins: np.ndarray, evidence: SyntheticEvidence) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--sizes', default='1e5,1e6')
-    parser.add_argument('--workspaces', default='/tmp/bench-dedup-scale', help='kept and reused (10^6: about 2 GB)')
+    parser.add_argument('--workspaces', default='/tmp/bench-dedup-scale', help="kept and reused (10^6: 2.8 GB)")
     parser.add_argument('--output', default='/tmp/bench-dedup-scale.json')
     parser.add_argument('--app', action='store_true', help='also time `python app.py dedup` start to exit')
     parser.add_argument('--measure', nargs=2, metavar=('FOLDER', 'GROUPS'), help=argparse.SUPPRESS)  # the child
