@@ -55,21 +55,36 @@ def flip_bits(rng, codes, counts):
 
 
 def make_hashes(kind, n, seed=0):
+    return make_hashes_with_origins(kind, n, seed)[0]
+
+
+def make_hashes_with_origins(kind, n, seed=0):
+    """make_hashes' hashes, and for each row the row it is a copy of (-1: an original) and the
+    cluster of similar scenes it belongs to (-1: none; a copy is in its original's), so that a
+    benchmark knows which images are copies (bench/dedup_scale.py)."""
     rng = np.random.default_rng(seed)
     if kind == 'uniform':
-        return rng.integers(0, 2 ** 64, size=n, dtype=np.uint64, endpoint=False)
+        return rng.integers(0, 2 ** 64, size=n, dtype=np.uint64, endpoint=False), np.full(n, -1), np.full(n, -1)
     probabilities = rng.uniform(0.3, 0.7, size=64)
     probabilities[rng.choice(64, size=4, replace=False)] = 0.98
     clustered, near, exact = int(n * 0.6), int(n * 0.2), int(n * 0.02)
     alone = n - clustered - near - exact
     centres = random_bits(rng, max(1, clustered // 50), probabilities)
-    members = centres[rng.integers(0, len(centres), size=clustered)]
+    cluster = rng.integers(0, len(centres), size=clustered)
+    members = centres[cluster]
     noise = random_bits(rng, clustered, np.full(64, 0.15))
     codes = np.concatenate([members ^ noise, random_bits(rng, alone, probabilities)])
-    near_copies = flip_bits(rng, codes[rng.integers(0, len(codes), size=near)], rng.integers(0, 11, size=near))
-    codes = np.concatenate([codes, near_copies])
-    codes = np.concatenate([codes, codes[rng.integers(0, len(codes), size=exact)]])
-    return codes[rng.permutation(n)]
+    clusters = np.concatenate([cluster, np.full(alone, -1)])
+    origins = np.full(len(codes), -1)
+    for count, counts_of in ((near, lambda: rng.integers(0, 11, size=near)), (exact, None)):
+        sources = rng.integers(0, len(codes), size=count)
+        copies = codes[sources] if counts_of is None else flip_bits(rng, codes[sources], counts_of())
+        codes = np.concatenate([codes, copies])
+        clusters, origins = np.concatenate([clusters, clusters[sources]]), np.concatenate([origins, sources])
+    order = rng.permutation(n)
+    row_of = np.empty(n, dtype=np.int64)
+    row_of[order] = np.arange(n)
+    return codes[order], np.where(origins[order] >= 0, row_of[origins[order]], -1), clusters[order]
 
 
 def timed(function, *args):

@@ -24,35 +24,41 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.report import finish, started  # noqa: E402
-from bench.search import flip_bits, make_hashes  # noqa: E402
+from bench.search import flip_bits, make_hashes_with_origins  # noqa: E402
 
 FLIPS = {'trim': [2], 'crops': [16] * 9, 'centre': [26], 'orientations': [32] * 7}  # 'turns': from the centre
 BATCH = 10_000
 
 
-def build(folder: str, n: int, shards: int = 0) -> None:
+def build(folder: str, n: int, shards: int = 0, evidence=None, uris: str = '/photos') -> np.ndarray:
     """n synthetic images in folder/index.db, or with `shards` in a workspace of that many shards
-    (folder/SimpleIndexer/<shard>/index.db, each image on the shard of its id) as the Flow keeps them."""
+    (folder/SimpleIndexer/<shard>/index.db, each image on the shard of its id) as the Flow keeps them.
+    With `evidence`, a function (rows, origins, clusters) -> their match.Evidence, they carry stage
+    2's evidence too (see make_hashes_with_origins). The image of row r is `uris`/r (8 digits).jpg.
+    Returns each row's origin: the row it is a copy of, -1 for an original."""
     from executors.simple_indexer.image_index import ImageIndex
     from executors.simple_indexer.sharding import shard_of
     from executors.simple_indexer.store import ImageRecord
     rng = np.random.default_rng(1)
-    plain = make_hashes('skewed', n)
+    plain, origins, clusters = make_hashes_with_origins('skewed', n)
     views = {name: np.stack([flip_bits(rng, plain, np.full(n, count)) for count in counts], axis=1)
              for name, counts in FLIPS.items()}
     views['turns'] = np.stack([flip_bits(rng, views['centre'][:, 0], np.full(n, 8)) for _ in range(2)], axis=1)
     indexes = [ImageIndex(os.path.join(folder, 'SimpleIndexer', str(shard), 'index.db') if shards
                           else os.path.join(folder, 'index.db')) for shard in range(max(shards, 1))]
     for start in range(0, n, BATCH):
-        records = [ImageRecord(uri=f'/photos/{row:08d}.jpg', digest=f'{row:064x}', hash_size=8,
+        rows = np.arange(start, min(n, start + BATCH))
+        found = evidence(rows, origins, clusters) if evidence else [None] * len(rows)
+        records = [ImageRecord(uri=f'{uris}/{row:08d}.jpg', digest=f'{row:064x}', hash_size=8,
                                hashes={'phash': f'{plain[row]:016x}'},
                                views={f'phash.{name}': ''.join(f'{code:016x}' for code in codes[row])
-                                      for name, codes in views.items()})
-                   for row in range(start, min(n, start + BATCH))]
+                                      for name, codes in views.items()}, evidence=stored)
+                   for row, stored in zip(rows.tolist(), found)]
         for shard, index in enumerate(indexes):
             index.add([record for record in records if shard_of(record.id, len(indexes)) == shard])
     for index in indexes:
         index.close()
+    return origins
 
 
 def measure(folder: str, views: bool, rotations: bool, threshold: int, all_pairs: bool = True) -> dict:

@@ -1,14 +1,17 @@
 """The match decision (executors/match.py) on real photos and their copies, without a Flow."""
 import csv
 import io
+import math
 import os
 
+import numpy as np
 from PIL import Image
 
 from evaluation.decision import hashed
 from evaluation.transforms import altered_copy
 from executors.image_hasher.decode import open_image
-from executors.match import evidence_of_doc, verify
+from executors import match
+from executors.match import Evidence, Judge, comparisons, evidence_of_doc, verify, verify_all
 from executors.view_pairs import INDEX_VIEWS, QUERY_VIEWS, view_pairs
 from tests.images import DATA
 
@@ -71,3 +74,57 @@ def test_different_garments_on_the_same_floor_are_told_apart():
             assert not verdict.same, (row, verdict)
         elif row['label'] == 'copy':
             assert verdict.same and verdict.bits256 == 0
+
+
+def test_a_batch_of_pairs_gets_each_pair_s_own_verdict():
+    """verify_all's matrix operations against the rule written out pair by pair: the comparison
+    nearest its threshold (the first on a tie), over pairs of mixed layouts, near and far, grey,
+    coloured and flat."""
+    rng = np.random.default_rng(7)
+
+    def random_evidence(rows, near=None):
+        codes = rng.integers(0, 2 ** 63, size=(rows, 4), dtype=np.uint64) if near is None else near.copy()
+        if near is not None:  # a few bits off each hash
+            codes ^= np.uint64(1) << rng.integers(0, 64, size=(rows, 4)).astype(np.uint64)
+        colour = None if rng.random() < 0.3 else tuple(rng.uniform(-30, 30, 2).round(2).tolist())
+        return Evidence(codes.astype('>u8').tobytes(), float(rng.choice([0.2, 3.0, 8.0])), colour), codes
+
+    firsts, seconds = [], []
+    for _ in range(300):
+        rows_first, rows_second = rng.choice([1, 7, 52]), rng.choice([7, 52])
+        first, codes = random_evidence(rows_first)
+        firsts.append(first)
+        near = rows_first == rows_second and rng.random() < 0.5
+        seconds.append(random_evidence(rows_second, codes if near else None)[0])
+    for both_ways in (True, False):
+        verdicts = verify_all(firsts, seconds, view_pairs(), both_ways=both_ways)
+        for first, second, verdict in zip(firsts, seconds, verdicts):
+            xs, ys, limits, names = comparisons(first.rows, second.rows, view_pairs(), both_ways, 36)
+            bits = [sum(bin(int(x) ^ int(y)).count('1') for x, y in zip(first.words()[i], second.words()[j]))
+                    for i, j in zip(xs, ys)]
+            best = min(range(len(bits)), key=lambda k: (bits[k] - limits[k], k)) if bits else None
+            assert verdict.bits256 == (bits[best] if bits else None)
+            assert verdict.views == (names[best] if bits else '')
+            if first.colour and second.colour and min(map(lambda c: math.hypot(*c), (first.colour, second.colour))) >= 6:
+                cosine = np.dot(first.colour, second.colour) / (np.hypot(*first.colour) * np.hypot(*second.colour))
+                assert verdict.colour_degrees == round(float(np.degrees(np.arccos(np.clip(cosine, -1, 1)))), 1)
+            else:
+                assert verdict.colour_degrees is None
+        assert {verdict.reason for verdict in verdicts} == {'', 'far', 'flat', 'colour'}
+
+
+def test_judge_verifies_candidates_a_chunk_at_a_time_from_lists_or_arrays(monkeypatch):
+    """The same confirmed pairs however the candidates are cut into chunks, and with keys that
+    have no evidence among them (never confirmed)."""
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 2 ** 63, size=(40, 52, 4), dtype=np.uint64)
+    codes[20:] = codes[:20] ^ np.uint64(1)  # images 20-39 copy 0-19, a bit off in each word
+    evidence = {key: Evidence(codes[key].astype('>u8').tobytes(), 5.0) for key in range(40)}
+    judge = Judge(evidence, view_pairs())
+    keys_a = rng.integers(0, 41, 500)  # 40 and above: no evidence
+    keys_b = np.where(rng.random(500) < 0.3, keys_a + 20, rng.integers(0, 40, 500))
+    expected = [(a, b) for a, b in zip(keys_a.tolist(), keys_b.tolist()) if max(a, b) < 40 and a % 20 == b % 20]
+    whole = judge.verified(keys_a.tolist(), keys_b.tolist())
+    monkeypatch.setattr(match, 'VERIFIED_CHUNK', 7)
+    assert judge.verified(keys_a, keys_b) == whole == tuple(map(list, zip(*expected)))
+    assert all(isinstance(key, int) for key in whole[0])

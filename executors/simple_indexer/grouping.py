@@ -14,6 +14,8 @@ Both run in O(pairs * alpha(n)) / O(pairs + n log n) time.
 """
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 from executors.match import Judge
 from executors.simple_indexer.view_join import ViewTable
 
@@ -72,14 +74,14 @@ def identical_copies(keys: Sequence[int], digests: Sequence[str]) -> Dict[int, L
     return {min(members): sorted(members) for members in by_digest.values() if len(members) > 1}
 
 
-def near_pairs(table: ViewTable, copies: Dict[int, List[int]], threshold: int) -> Tuple[List[int], List[int], set]:
+def near_pairs(table: ViewTable, copies: Dict[int, List[int]], threshold: int) -> Tuple[np.ndarray, np.ndarray, set]:
     """Stage 1's candidates: pairs of keys within `threshold` bits, one representative per set of
-    identical copies entering the all-pairs search (copies have identical hashes); and every key
-    a group may hold."""
+    identical copies entering the all-pairs search (copies have identical hashes), as two arrays
+    (10^6 images may propose 10^8 pairs: as Python lists, 7 GB); and every key a group may hold."""
     others = [key for members in copies.values() for key in members[1:]]
     keys_a, keys_b, _ = table.pairs_within(threshold, leave_out=others)
-    keys_a, keys_b = keys_a.tolist(), keys_b.tolist()
-    return keys_a, keys_b, set(keys_a) | set(keys_b) | set(others) | set(copies)
+    keys_a, keys_b = keys_a.astype(np.int64, copy=False), keys_b.astype(np.int64, copy=False)
+    return keys_a, keys_b, set(np.union1d(keys_a, keys_b).tolist()) | set(others) | set(copies)
 
 
 def groups_from_pairs(keys_a: List[int], keys_b: List[int], copies: Dict[int, List[int]], rows: Dict[int, dict],
@@ -92,6 +94,9 @@ def groups_from_pairs(keys_a: List[int], keys_b: List[int], copies: Dict[int, Li
     are then cut from it (strict_groups), so a strict group keeps its set's best file not yet grouped."""
     def members_of(representative: int) -> List[int]:
         return copies.get(representative, [representative])
+
+    if isinstance(keys_a, np.ndarray):  # near_pairs' arrays, unverified
+        keys_a, keys_b = keys_a.tolist(), keys_b.tolist()
 
     connected = connected_groups(keys_a, keys_b)
     linked = {key for group in connected for key in group}

@@ -6,6 +6,7 @@ searched, and kept in step with every change after. A view's index holds a row p
 the view, under its image's key.
 """
 import threading
+import time
 from itertools import islice
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -119,26 +120,37 @@ class ImageIndex:
 
     def duplicates(self, hash_type: str, hash_size: int, threshold: int, strict: bool = True,
                    keep: str = DEFAULT_POLICY, prefer: Sequence[str] = (), pairs=PLAIN_ONLY, verify: bool = True,
-                   verify_threshold: int = VERIFY_THRESHOLD) -> List[dict]:
+                   verify_threshold: int = VERIFY_THRESHOLD, timings: Optional[dict] = None) -> List[dict]:
         """Groups of stored images within `threshold` bits of each other that the match decision
         confirms (match.py; every pair of stage 1's with verify=False; see grouping.py), the
-        distance of two images the smallest over `pairs` (view_pairs.py; view_join.py).
+        distance of two images the smallest over `pairs` (view_pairs.py; view_join.py). `timings`,
+        if given, receives each stage's seconds and pair counts (bench/dedup_scale.py).
 
         Each group: {'kind': 'exact' (identical bytes) or 'near', 'keep': row, 'duplicates': [row
         with 'distance' to the kept file]}; rows as ImageStore.rows. Exact copies are found first,
         from the digest index, and only one image per digest enters the all-pairs search.
         """
         order = keep_order(keep, prefer)
+        timings = {} if timings is None else timings
+        begin = time.perf_counter()
         with self._lock:
             table = self._view_table(hash_type, hash_size, pairs)
             copies = self._identical_copies(table.keys)
         keys_a, keys_b, involved = near_pairs(table, copies, threshold)  # the long part, outside the lock
+        timings.update(stage1_s=time.perf_counter() - begin, candidates=len(keys_a))
+        begin = time.perf_counter()
+        with self._lock:
+            judge = Judge(self.store.evidence(involved), pairs, verify_threshold) if verify else None
+        if judge:  # only the confirmed pairs' images (and exact copies) can be in a group
+            keys_a, keys_b = judge.verified(keys_a, keys_b)
+            involved = set(keys_a) | set(keys_b) | {key for members in copies.values() for key in members}
+        timings.update(stage2_s=time.perf_counter() - begin, confirmed=len(keys_a))
+        begin = time.perf_counter()
         with self._lock:
             rows = self.store.rows(involved)
-            judge = Judge(self.store.evidence(involved), pairs, verify_threshold) if verify else None
-        if judge:
-            keys_a, keys_b = judge.verified(keys_a, keys_b)
-        return groups_from_pairs(keys_a, keys_b, copies, rows, table, strict, order, judge)
+        groups = groups_from_pairs(keys_a, keys_b, copies, rows, table, strict, order, judge)
+        timings['grouping_s'] = time.perf_counter() - begin
+        return groups
 
     def _view_table(self, hash_type: str, hash_size: int, pairs) -> ViewTable:
         """A copy of the in-memory hashes that `pairs` compare, as one table."""
