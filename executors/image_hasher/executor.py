@@ -66,6 +66,8 @@ class PathPolicy:
         if not path.lower().endswith('.tar'):
             raise ImageError(f'{uri}: only a plain .tar is read by member_offset; send the image bytes in blob')
         try:
+            if not os.path.isfile(real):  # not opened: a fifo would block
+                raise ImageError(f'{path} is not a file')
             with open(real, 'rb') as file:
                 stat = os.fstat(file.fileno())
                 start, size = locate(file, real, name, offset, stat.st_size, stat.st_mtime)

@@ -126,6 +126,9 @@ def test_a_tar_member_is_read_where_its_offset_says_and_only_below_the_allowed_f
     for doc in (out, linked):
         assert 'outside the folders this server may read' in doc.error and doc.phash is None
     assert 'only a plain .tar is read by member_offset' in compressed.error
+    os.mkfifo(served_folder / 'fifo.tar')  # opening it would block the hasher
+    doc, = hashed(hasher, ImageDoc(uri=f'{served_folder}/fifo.tar::{first}', member_offset=512))
+    assert doc.error == f'{served_folder}/fifo.tar is not a file'
     doc, = hashed(ImageHasher(), ImageDoc(uri=f'{inside}::{first}', member_offset=offsets[first]))
     assert 'does not read paths' in doc.error
 
