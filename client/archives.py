@@ -11,11 +11,12 @@ has the uri `ARCHIVE::MEMBER` (executors/uris.py): the archive's absolute path, 
 
 An archive is read as a stream, in one pass, member after member, so that memory does not grow
 with its size; a member that cannot be read is an error of its own and the rest go on (as for
-files). The bytes travel to the hasher as the document's `blob`, with the uri as its label: the
-hasher never reads an ARCHIVE::MEMBER uri from disk. Only members with an image file extension
-count (a WebDataset shard's .json and .cls files are its labels, not images).
+files). The bytes travel to the hasher as the document's `blob`, with the uri as its label,
+except to a local Flow from a plain tar: its hasher may read the user's files anyway, so it is
+sent the uri and where the member's data starts (located_members; executors/tar_members.py),
+and the bytes cross no gRPC hop. Only members with an image file extension count (a WebDataset
+shard's .json and .cls files are its labels, not images).
 """
-import functools
 import io
 import os
 import re
@@ -25,6 +26,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
+from executors.tar_members import tar_offsets
 from executors.uris import ARCHIVE_SEPARATOR
 
 TAR_SUFFIXES = ('.tar', '.tar.gz', '.tgz')
@@ -76,6 +78,7 @@ class Member:
     uri: str
     data: Optional[bytes] = None
     error: Optional[str] = None
+    offset: Optional[int] = None  # located_members: where the data starts in the archive, instead of `data`
 
 
 def members(archive: Archive, is_image_name) -> Iterator[Member]:
@@ -101,6 +104,39 @@ def tar_members(archive: Archive, is_image_name) -> Iterator[Member]:
                     yield Member(archive.uri(info.name), tar.extractfile(info).read())
                 last = info.name
     except READ_ERRORS as error:  # nothing after a damaged header can be found in a stream
+        yield Member(archive.path, error=damaged(error, last))
+
+
+def located_members(archive: Archive, is_image_name) -> Iterator[Member]:
+    """members(), for a Flow whose hasher reads the archive itself (a local one): a plain .tar's
+    images as where their data starts (Member.offset, no data), its headers alone read, a seek
+    over each member's data; the same members, uris and errors as members() in the same order
+    (an empty member comes with its empty data, as members() gives it). Any other archive, and a
+    file named .tar that is compressed (found at its first header), as members() gives them."""
+    if archive.kind != 'tar' or not archive.path.lower().endswith('.tar'):
+        yield from members(archive, is_image_name)
+        return
+    try:
+        tar = tarfile.open(archive.path, 'r:')
+    except READ_ERRORS:  # compressed after all, or damaged from its start: the stream says which
+        yield from members(archive, is_image_name)
+        return
+    last = None
+    try:
+        with tar:
+            size = os.fstat(tar.fileobj.fileno()).st_size
+            while (info := tar.next()) is not None:
+                tar.members.clear()
+                if info.isfile() and is_image_name(info.name):
+                    if info.issparse() or not info.size:  # no plain run of bytes to seek to
+                        data = tar.extractfile(info).read()
+                        yield Member(archive.uri(info.name), data)
+                    elif info.offset_data + info.size > size:  # as the stream's read of its data says
+                        raise tarfile.ReadError('unexpected end of data')
+                    else:
+                        yield Member(archive.uri(info.name), offset=info.offset_data)
+                last = info.name
+    except READ_ERRORS as error:  # a damaged header or data, found where the stream would find it
         yield Member(archive.path, error=damaged(error, last))
 
 
@@ -229,13 +265,6 @@ def read_member(uri: str) -> bytes:
                     return tar.extractfile(info).read()
         raise KeyError(f'no member {name} in {path}')
     raise ValueError(f'{path} is no tar, zip or Parquet file')
-
-
-@functools.lru_cache(maxsize=8)
-def tar_offsets(path: str, size: int, mtime: float) -> dict:
-    """name -> (offset of its data, its size) of a plain tar's files; cached per version of the file."""
-    with tarfile.open(path, 'r:') as tar:
-        return {info.name: (info.offset_data, info.size) for info in tar.getmembers() if info.isfile()}
 
 
 def parquet_row(path: str, name: str) -> bytes:

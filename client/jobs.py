@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from client.archives import Archive, image_count, members
+from client.archives import Archive, image_count, located_members, members
 from client.connection import Connection
 from client.files import Source, is_image_name
 from client.output import QueryResult
@@ -40,12 +40,15 @@ class IndexTally:
                 f'{len(self.errors)} failed{pruned}{rate}')
 
 
-def documents(sources: Iterable[Source], make_doc) -> Iterator[Tuple[str, Optional[ImageDoc], Optional[str]]]:
+def documents(sources: Iterable[Source], make_doc,
+              remote: bool = True) -> Iterator[Tuple[str, Optional[ImageDoc], Optional[str]]]:
     """(label, document, None) for each image of `sources` in order, or (label, None, reason) for
     one that cannot be read. A path's document is make_doc(path) (which may raise OSError); an
-    archive's members are read as they are sent, one pass (client/archives.py), and go as `blob`
-    whether the Flow is local or not: no hasher can read inside an archive. They carry the
-    archive's modification time, as a file's document carries the file's."""
+    archive's members are read as they are sent, one pass (client/archives.py), and go as `blob`,
+    except to a local Flow (remote=False) from a plain tar: its hasher reads the user's files, so it
+    is sent the member's uri and where its data starts (`member_offset`), not the bytes, which would
+    cross the client, the gateway and the hasher. They carry the archive's modification time, as a
+    file's document carries the file's."""
     for source in sources:
         if not isinstance(source, Archive):
             try:
@@ -53,9 +56,11 @@ def documents(sources: Iterable[Source], make_doc) -> Iterator[Tuple[str, Option
             except OSError as error:
                 yield source, None, f'cannot read: {error.strerror or error}'
             continue
-        for member in members(source, is_image_name):
+        for member in (members if remote else located_members)(source, is_image_name):
             if member.error:
                 yield member.uri, None, member.error
+            elif member.offset is not None:
+                yield member.uri, ImageDoc(uri=member.uri, member_offset=member.offset, mtime=source.mtime), None
             else:
                 yield member.uri, ImageDoc(uri=member.uri, blob=member.data, mtime=source.mtime), None
 
@@ -77,7 +82,7 @@ def send_files(connection: Connection, endpoint: str, files: Sequence[Source], p
     """
     make_doc = make_doc or (lambda path: document_for(path, connection.remote))
     progress = Progress(verb, image_total(files))
-    entries = documents(files, make_doc)
+    entries = documents(files, make_doc, connection.remote)
     paths_by_id = {}
     taken = {}  # labels handed to the client and not yet answered or failed, in order
     attempt, handed_out, answered_any = 0, 0, False

@@ -67,6 +67,10 @@ class ImageDoc(WireDoc):
     blob: Optional[bytes] = None
     tensor: Optional[NdArray] = None  # decoded pixels: accepted, but slow over the wire
     mtime: Optional[float] = None  # file modification time, when the client knows it
+    # With a uri ARCHIVE::MEMBER of a plain .tar (and no blob): where the member's data starts, so
+    # that a hasher allowed to read the archive reads the member there (executors/tar_members.py)
+    # instead of being sent its bytes. A local Flow is sent this; the hasher clears it.
+    member_offset: Optional[int] = None
 
     # Filled by the ImageHasher.
     embedding: Optional[NdArray] = None  # bits of the primary hash as 0/1 values

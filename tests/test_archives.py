@@ -12,8 +12,9 @@ import tarfile
 
 import pytest
 
-from client.archives import Archive, members, read_member
+from client.archives import Archive, located_members, members, read_member
 from client.files import find_images, is_image_name
+from client.jobs import documents
 from tests.datasets import hugging_face_parquet, image_zip, webdataset_tar
 from tests.images import DATA, INDEX_IMAGES, QUERY_IMAGES
 from tests.server import served
@@ -130,6 +131,43 @@ def test_a_truncated_archive_and_a_parquet_file_without_images_are_said_in_words
     assert member.error == 'column label is string, not image bytes (binary, or a struct with a binary "bytes" field)'
 
 
+def test_a_local_flow_is_sent_a_plain_tars_members_by_offset_with_the_streams_uris_and_errors(datasets, tmp_path):
+    """located_members lists a plain tar's headers alone and gives where each image's data starts;
+    what it finds, and what it says of a damaged tar, is what the one-pass stream finds and says,
+    wherever the tar is cut (in a header, in an image, in a label, in the padding)."""
+    whole = open(datasets['tar'], 'rb').read()
+    cut = tmp_path / 'cut.tar'
+    headers = [info.offset for info in tarfile.open(datasets['tar']).getmembers()]
+    points = sorted({len(whole)} | set(range(0, len(whole), 4099))
+                    | {at + delta for at in headers for delta in (0, 1, 511, 512, 513, 1024, 1536, 2048)})
+    for point in points:
+        cut.write_bytes(whole[:point])
+        streamed = list(members(Archive.at(str(cut)), is_image_name))
+        located = list(located_members(Archive.at(str(cut)), is_image_name))
+        assert [(m.uri, m.error) for m in located] == [(m.uri, m.error) for m in streamed], point
+        for found, read in zip(located, streamed):
+            if read.error is None:
+                assert found.data is None and found.offset % 512 == 0, point
+                assert whole[found.offset:found.offset + len(read.data)] == read.data, point
+    whole_tar = list(located_members(Archive.at(datasets['tar']), is_image_name))
+    assert len(whole_tar) == len(INDEX_IMAGES) and all(m.error is None and m.offset for m in whole_tar)
+
+    # Compressed archives cannot be read by a seek: their bytes are read and sent, as a remote Flow's.
+    gzipped_as_tar = shutil.copy(datasets['tar.gz'], tmp_path / 'gzipped.tar')
+    for path in (datasets['tar.gz'], datasets['zip'], datasets['parquet'], gzipped_as_tar):
+        located = list(located_members(Archive.at(str(path)), is_image_name))
+        assert [m.data for m in located] == [m.data for m in members(Archive.at(str(path)), is_image_name)], path
+        assert len(located) == len(INDEX_IMAGES) and all(m.offset is None and m.data for m in located), path
+
+    # documents(): offsets to a local Flow, bytes to a remote one; the same uris and archive mtime.
+    [archive] = find_images([datasets['tar']])[0]
+    local = [doc for _, doc, _ in documents([archive], None, remote=False)]
+    remote = [doc for _, doc, _ in documents([archive], None, remote=True)]
+    assert [d.uri for d in local] == [d.uri for d in remote] and len(local) == len(INDEX_IMAGES)
+    assert all(d.blob is None and d.member_offset and d.mtime == archive.mtime for d in local)
+    assert all(d.blob and d.member_offset is None and d.mtime == archive.mtime for d in remote)
+
+
 def test_image_column_and_files_from(tmp_path):
     parquet = hugging_face_parquet(str(tmp_path / 'two-columns.parquet'), INDEX_IMAGES[:2], thumbnails=True)
     found = list(members(Archive.at(parquet, 'thumbnail'), is_image_name))
@@ -185,7 +223,13 @@ def test_a_served_flow_with_two_shards_is_sent_the_members_and_skips_the_unchang
         host = f'127.0.0.1:{grpc_port}'
         first = app('index', datasets['zip'], '--host', host, check_exit=0)
         assert f'indexed {len(INDEX_IMAGES)} new, 0 updated, 0 unchanged, 0 failed' in first.stderr
+        # A plain tar's members go as bytes too: this server reads no path (no --allow-root), so a
+        # member sent by its offset, as to a local Flow, would fail.
+        shard = app('index', datasets['tar'], '--host', host, check_exit=0)
+        assert f'indexed {len(INDEX_IMAGES)} new, 0 updated, 0 unchanged, 0 failed' in shard.stderr
         again = app('index', datasets['zip'], '--host', host, check_exit=0)
         assert 'indexed 0 new, 0 updated, 1 unchanged, 0 failed' in again.stderr
         found = json.loads(app('search', INDEX_IMAGES[0], '--host', host, '--format', 'json', check_exit=0).stdout)
-        assert found[0]['matches'][0]['uri'] == f'{datasets["zip"]}::photos/{os.path.basename(INDEX_IMAGES[0])}'
+        name = os.path.basename(INDEX_IMAGES[0])
+        assert {m['uri'] for m in found[0]['matches'] if m['distance'] == 0} == {
+            f'{datasets["zip"]}::photos/{name}', f'{datasets["tar"]}::{name}'}

@@ -3,6 +3,7 @@
 The endpoints only adapt documents; the pixel work is in decode.py and hashes.py.
 """
 import os
+import tarfile
 from typing import Optional, Sequence
 
 from docarray import DocList
@@ -24,7 +25,8 @@ from executors.image_hasher.evidence import DECODE_SIDE, image_evidence
 from executors.image_hasher.hashes import bits_to_hex, compute_hashes, fast_side
 from executors.image_hasher.provenance import provenance
 from executors.image_hasher.views import view_hashes
-from executors.uris import file_uri
+from executors.tar_members import locate
+from executors.uris import ARCHIVE_SEPARATOR, file_uri
 from executors.view_pairs import INDEX_VIEWS, QUERY_VIEWS
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -44,15 +46,7 @@ class PathPolicy:
 
     def read(self, uri: str) -> tuple:
         """The bytes of the file named by uri and its modification time."""
-        path = uri[len('file://'):] if uri.startswith('file://') else uri
-        if '://' in path:
-            raise ImageError(f'only local file paths can be read, not {uri!r}; send the image bytes in blob')
-        if not self.roots:
-            raise ImageError('this server does not read paths; send the image bytes in blob '
-                             '(or start the server with --allow-root DIR)')
-        real = os.path.realpath(path)
-        if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self.roots):
-            raise ImageError(f'{path} is outside the folders this server may read')
+        path, real = self.allowed(uri)
         try:
             stat = os.stat(real)
             if not os.path.isfile(real):
@@ -62,6 +56,44 @@ class PathPolicy:
                 return file.read(), stat.st_mtime
         except OSError as error:
             raise ImageError(f'cannot read {path}: {error.strerror or error}') from None
+
+    def read_member(self, uri: str, offset: int) -> tuple:
+        """The bytes of the member of a plain tar named by uri (ARCHIVE::MEMBER), whose data the
+        client found at `offset` (checked: executors/tar_members.py), and the archive's
+        modification time. The archive must be readable as a file would be: below the roots."""
+        archive, _, name = uri.partition(ARCHIVE_SEPARATOR)
+        path, real = self.allowed(archive)
+        if not path.lower().endswith('.tar'):
+            raise ImageError(f'{uri}: only a plain .tar is read by member_offset; send the image bytes in blob')
+        try:
+            if not os.path.isfile(real):  # not opened: a fifo would block
+                raise ImageError(f'{path} is not a file')
+            with open(real, 'rb') as file:
+                stat = os.fstat(file.fileno())
+                start, size = locate(file, real, name, offset, stat.st_size, stat.st_mtime)
+                within_limit(uri, size, self.max_bytes)
+                file.seek(start)
+                data = file.read(size)
+        except KeyError:
+            raise ImageError(f'{path} holds no file {name}') from None
+        except (OSError, tarfile.TarError) as error:
+            raise ImageError(f'cannot read {path}: {getattr(error, "strerror", None) or error}') from None
+        if len(data) != size:
+            raise ImageError(f'cannot read {path}: it ends inside {name}')
+        return data, stat.st_mtime
+
+    def allowed(self, uri: str) -> tuple:
+        """(the path uri names, its real path), if this server may read it (raises ImageError)."""
+        path = uri[len('file://'):] if uri.startswith('file://') else uri
+        if '://' in path:
+            raise ImageError(f'only local file paths can be read, not {uri!r}; send the image bytes in blob')
+        if not self.roots:
+            raise ImageError('this server does not read paths; send the image bytes in blob '
+                             '(or start the server with --allow-root DIR)')
+        real = os.path.realpath(path)
+        if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self.roots):
+            raise ImageError(f'{path} is outside the folders this server may read')
+        return path, real
 
 
 def within_limit(what: str, size: int, max_bytes: int) -> None:
@@ -89,6 +121,9 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
         elif doc.tensor is not None:
             image = image_from_array(doc.tensor)
             data = image.tobytes()
+        elif doc.uri and doc.member_offset is not None:  # a plain tar's member, read where the client found it
+            data, doc.mtime = paths.read_member(doc.uri, doc.member_offset)
+            image = open_image(data, max_pixels, decode_to)
         elif doc.uri:
             data, doc.mtime = paths.read(doc.uri)
             image = open_image(data, max_pixels, decode_to)
@@ -110,6 +145,7 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
     finally:  # the bytes have done their job, or failed: carry them neither on to the indexer nor back
         doc.blob = None
         doc.tensor = None
+        doc.member_offset = None
     for name, value in bits.items():
         setattr(doc, name, bits_to_hex(value))
     doc.views = {f'{primary}.{name}': ''.join(bits_to_hex(row) for row in rows) for name, rows in extra.items()}

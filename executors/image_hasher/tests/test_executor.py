@@ -8,6 +8,7 @@ from PIL import Image
 
 from executors.documents import ImageDoc
 from executors.image_hasher import ImageHasher
+from executors.tar_members import tar_offsets
 from tests.images import INDEX_IMAGES
 
 
@@ -85,3 +86,55 @@ def test_wrong_parameters_fail_the_request_with_a_clear_message(parameters, mess
 def test_a_document_sent_with_its_hash_and_no_image_is_passed_through():
     doc, = hashed(ImageHasher(), ImageDoc(uri='/not/read.jpg', phash='0123456789abcdef', hash_size=8, digest='d'))
     assert doc.error is None and doc.phash == '0123456789abcdef'
+
+
+def test_a_tar_member_is_read_where_its_offset_says_and_only_below_the_allowed_folders(served_folder):
+    """A local client sends a plain tar's members as ARCHIVE::MEMBER and member_offset (where the
+    data starts): the hasher reads them there, after checking the member's header names them, or
+    finds them in the tar's index when the offset is wrong; archives outside the allowed folders,
+    compressed ones and missing members are errors, as a path's are."""
+    import tarfile
+    from tests.datasets import add_bytes, webdataset_tar
+    long_name = 'a' * 120 + '.jpg'  # past ustar's 100 characters: the name is in a pax header before
+    inside = webdataset_tar(str(served_folder / 'shard.tar'), INDEX_IMAGES[:2])
+    with tarfile.open(inside, 'a') as tar:
+        add_bytes(tar, long_name, open(INDEX_IMAGES[2], 'rb').read())
+    outside = webdataset_tar(str(served_folder.parent / 'outside.tar'), INDEX_IMAGES[:1])
+    os.symlink(outside, served_folder / 'link-out.tar')
+    gzipped = webdataset_tar(str(served_folder / 'shard.tar.gz'), INDEX_IMAGES[:1])
+    offsets = {info.name: info.offset_data for info in tarfile.open(inside).getmembers()}
+    first, second = (os.path.basename(image) for image in INDEX_IMAGES[:2])
+    hasher = ImageHasher(allowed_roots=[str(served_folder)])
+    docs = hashed(hasher, ImageDoc(uri=f'{inside}::{first}', member_offset=offsets[first]),
+                  ImageDoc(uri=f'{inside}::{second}', member_offset=offsets[first]),  # another member's offset
+                  ImageDoc(uri=f'{inside}::{long_name}', member_offset=offsets[long_name]),
+                  ImageDoc(uri=f'{inside}::{second}', member_offset=7),
+                  ImageDoc(uri=f'{inside}::missing.jpg', member_offset=offsets[first]),
+                  ImageDoc(uri=f'{outside}::{first}', member_offset=offsets[first]),
+                  ImageDoc(uri=f'{served_folder}/link-out.tar::{first}', member_offset=offsets[first]),
+                  ImageDoc(uri=f'{gzipped}::{first}', member_offset=512))
+    by_blob = hashed(hasher, *(ImageDoc(blob=open(image, 'rb').read()) for image in INDEX_IMAGES[:3]))
+    read, wrong_offset, long, not_a_header, missing, out, linked, compressed = docs
+    expected = {'read': by_blob[0], 'wrong_offset': by_blob[1], 'long': by_blob[2], 'not_a_header': by_blob[1]}
+    for name, doc in zip(expected, (read, wrong_offset, long, not_a_header)):
+        assert doc.error is None, (name, doc.error)
+        assert (doc.digest, doc.phash, doc.views) == (expected[name].digest, expected[name].phash,
+                                                      expected[name].views), name
+        assert doc.member_offset is None and doc.mtime == os.path.getmtime(inside), name  # not carried on
+    assert read.byte_size == os.path.getsize(INDEX_IMAGES[0])
+    assert missing.error == f'{inside} holds no file missing.jpg' and missing.phash is None
+    for doc in (out, linked):
+        assert 'outside the folders this server may read' in doc.error and doc.phash is None
+    assert 'only a plain .tar is read by member_offset' in compressed.error
+    os.mkfifo(served_folder / 'fifo.tar')  # opening it would block the hasher
+    doc, = hashed(hasher, ImageDoc(uri=f'{served_folder}/fifo.tar::{first}', member_offset=512))
+    assert doc.error == f'{served_folder}/fifo.tar is not a file'
+    doc, = hashed(ImageHasher(), ImageDoc(uri=f'{inside}::{first}', member_offset=offsets[first]))
+    assert 'does not read paths' in doc.error
+
+    # The right offset is a seek and the header's check: the tar's index is not read for it.
+    tar_offsets.cache_clear()
+    doc, = hashed(hasher, ImageDoc(uri=f'{inside}::{first}', member_offset=offsets[first]))
+    assert doc.digest == read.digest and tar_offsets.cache_info().misses == 0
+    doc, = hashed(hasher, ImageDoc(uri=f'{inside}::{long_name}', member_offset=offsets[long_name]))
+    assert doc.digest == long.digest and tar_offsets.cache_info().misses == 1  # its header holds 100 characters
