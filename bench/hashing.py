@@ -19,20 +19,23 @@ the images of an existing folder (--folder, e.g. ../shared/datasets/clothing-sma
     python bench/hashing.py [--count 2000] [--photos /tmp/bench-photos] [--scaling]
     python bench/hashing.py --folder ../shared/datasets/clothing-small --count 3781
 """
-import argparse
-import glob
-import io
-import json
-import multiprocessing
 import os
-import subprocess
-import sys
-import tempfile
-import time
 
-import imagehash
-import numpy as np
-from PIL import Image
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')  # as app.py sets it, for this process and the Flows it starts
+
+import argparse  # noqa: E402
+import glob  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import multiprocessing  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import imagehash  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPOSITORY)

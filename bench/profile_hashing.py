@@ -11,7 +11,7 @@ functions with the most time of their own.
 """
 import os
 
-os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')  # as app.py sets it for the Flow's hashers
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')  # as app.py sets it for the Flow's hashers (numpy's BLAS is OpenBLAS)
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402

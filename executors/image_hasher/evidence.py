@@ -5,9 +5,9 @@ plain backgrounds two different photos are often 6 to 13 bits apart. Each image 
 carries, computed once when it is hashed:
 
 - verification hashes: 256-bit pHashes (hash size 16) of the image and of the same views the
-  candidates were found with (views.py), every one made the same way (one shrink, one box filter
-  to 64x64, one DCT), so that a view of one image and the plain image of its copy compare like
-  for like. 256 bits keep frequencies that 64 bits drop: a copy stays near, two different
+  candidates were found with (views.py), on a finer grid, every one made the same way from one
+  shrunk copy (view_frequencies.py: a box filter to 64x64 and the DCT as matrix products), so
+  that a view of one image and the plain image of its copy compare like for like. 256 bits keep frequencies that 64 bits drop: a copy stays near, two different
   garments on the same sheet do not.
 - information: the mean grey-level step between neighbouring pixels of the 64x64 square. A flat
   or nearly empty image (a blank sheet, one colour) has a hash made of noise that lands near
@@ -35,6 +35,7 @@ VERIFY_TURNS = (-4, -2, 2, 4)  # degrees
 VERIFY_CROPS = ((0.95, 3), (0.9, 5))  # (share of each side, positions per side)
 BAND_SCALE = 0.75  # a band keeps three quarters of the image: a banner over the last fifth is cut away
 COLOUR_SIDE = 32  # colour is averaged over a few hundred pixels: a small copy is plenty
+MAX_SIDE = 1024  # a longer side (a panorama, a strip) is reduced to this: the operators grow with it
 BOX = Image.Resampling.BOX
 
 
@@ -77,9 +78,15 @@ def colour_signature(image: Image.Image) -> Optional[tuple]:
     return round(float((red - green).mean()), 1), round(float(((red + green) / 2 - blue).mean()), 1)
 
 
+def within_max_side(small: Image.Image) -> Image.Image:
+    """The image with each side over MAX_SIDE box-reduced by a whole factor to MAX_SIDE or less."""
+    factors = tuple(-(-side // MAX_SIDE) for side in small.size)
+    return small if factors == (1, 1) else small.reduce(factors)
+
+
 def image_evidence(image: Image.Image, grey: Image.Image, views: Sequence[str]) -> Evidence:
     """All of one image's evidence: `image` upright and flattened (colour or not), `grey` its grey."""
-    small = shrink(grey, DECODE_SIDE // 2)
+    small = within_max_side(shrink(grey, VERIFY_SIDE))
     square = np.asarray(small.resize((VERIFY_SIDE, VERIFY_SIDE), BOX))
     return Evidence(verification_hashes(verification_frequencies(small, verification_views(views))).tobytes(),
                     round(information(square), 2), colour_signature(image))

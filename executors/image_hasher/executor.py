@@ -112,7 +112,7 @@ def hash_document(doc: ImageDoc, hash_types, hash_size: int, primary: str, paths
     by a box filter before hashing (a bit or two from ImageHash; see the README's Speed).
     """
     reduce_to = 0 if exact else fast_side(hash_size)
-    decode_to = 0 if exact else max(reduce_to, DECODE_SIDE)  # the evidence's 64x64 squares want twice that
+    decode_to = 0 if exact else max(reduce_to, DECODE_SIDE)  # the evidence wants twice its 64x64 squares
     try:
         if doc.blob is not None:
             data = blob_bytes(doc.blob)

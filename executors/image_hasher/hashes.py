@@ -50,12 +50,12 @@ def low_dct_rows(side: int, hash_size: int) -> np.ndarray:
 
 def perceptual_hashes_by_product(squares: np.ndarray, hash_size: int) -> np.ndarray:
     """perceptual_hashes of a stack of squares, with the DCT as two matrix products that keep only
-    the hash_size x hash_size low frequencies the hash reads (an eighth of the work for 256 bits,
-    and one BLAS call for a whole stack instead of two full transforms).
+    the hash_size x hash_size low frequencies the hash reads (one BLAS call for a whole stack of
+    views instead of two full transforms each).
 
     The coefficients equal scipy's to about 1e-12, so a bit differs only where a coefficient and
     the median agree to that precision: the views of a flat image, whose every AC coefficient is
-    0 up to rounding (tests/test_views.py measures it on real photos)."""
+    0 up to rounding (tests/test_batched_views.py measures it on real photos)."""
     rows = low_dct_rows(squares.shape[-1], hash_size)
     low = (rows @ squares.astype(np.float64) @ rows.T).reshape(len(squares), -1)
     return (low > np.median(low, axis=1, keepdims=True)).reshape(-1, hash_size, hash_size)

@@ -3,9 +3,10 @@
 A view's pHash (Krawetz's DCT hash, as ImageHash computes it) squeezes the view to a 4h x 4h
 square and reads the h x h lowest frequencies of its DCT. Both steps are linear and act on rows
 and columns apart, so for a view that keeps rows [top, bottom) and columns [left, right) of the
-image, its frequencies are `R @ image @ C.T`, R and C being (h x pixels) matrices: a box filter
-at the view's fractional edges (what Pillow's BOX resize of the crop computes, without rounding
-each pixel to 8 bits) followed by the DCT's first h rows. Views that keep the same rows (a row
+image, its frequencies are `R @ image @ C.T`, R and C being (h x pixels) matrices: an
+area-weighted box filter at the view's fractional edges (Pillow's BOX resize of a crop is the
+same at whole-pixel edges, then rounds each pixel to 8 bits) followed by the DCT's first h rows.
+Views that keep the same rows (a row
 of a grid of crops) share `R @ image`; a turned view is sampled on a grid, then squeezed the same
 way; flips and quarter turns are sign changes and transposes of the plain view's frequencies.
 The hash is then one bit per frequency above their median, as pHash.
@@ -26,6 +27,7 @@ from executors.image_hasher.hashes import low_dct_rows
 Cut = Union[Tuple[Tuple[float, float], Tuple[float, float]], str, float]
 WHOLE = ((0.0, 1.0), (0.0, 1.0))
 TURN_GRID_SCALE = 1.5  # a turned centre is sampled at 1.5 points per square pixel, then squeezed
+MAX_TURN_STEP = 1.5  # ... and at least one point per 1.5 pixels of the image: a long side (a panorama) must not alias
 
 
 def centre_cut(scale: float) -> Cut:
@@ -49,43 +51,49 @@ def box_weights(start: float, stop: float, size: int, side: int) -> np.ndarray:
     return covered / covered.sum(axis=1, keepdims=True)
 
 
-@lru_cache(maxsize=4096)
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A cached operator is shared by every caller: none may change it."""
+    array.setflags(write=False)
+    return array
+
+
+@lru_cache(maxsize=1024)
 def low_frequencies(size: int, start: float, stop: float, hash_size: int) -> np.ndarray:
     """(hash_size, size) float32: the hash_size lowest DCT frequencies of [start, stop) of a line
     of `size` pixels squeezed to 4 * hash_size by a box filter."""
     side = 4 * hash_size
-    return (low_dct_rows(side, hash_size) @ box_weights(start, stop, size, side)).astype(np.float32)
+    return read_only((low_dct_rows(side, hash_size) @ box_weights(start, stop, size, side)).astype(np.float32))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=32)  # datasets come in a few sizes; an entry is 41 x 16 x width floats
 def fixed_operators(cuts: tuple, height: int, width: int, hash_size: int) -> tuple:
     """low_frequencies of the boxed cuts (shares of the image) for an image of this size, each
     range of rows stacked once: (rows (hash_size * ranges, height), each cut's range (n,),
-    columns (n, hash_size, width), each cut's place among `cuts` (n,))."""
+    columns (n, hash_size, width), each cut's place among `cuts` (n,)). At least one cut is boxed."""
     boxed = [(place, cut) for place, cut in enumerate(cuts) if isinstance(cut, tuple)]
     ranges = list(dict.fromkeys(rows for _, (rows, _) in boxed))
-    return (np.concatenate([low_frequencies(height, top * height, bottom * height, hash_size)
-                            for top, bottom in ranges]),
-            np.array([ranges.index(rows) for _, (rows, _) in boxed]),
-            np.stack([low_frequencies(width, left * width, right * width, hash_size)
-                      for _, (_, (left, right)) in boxed]),
-            np.array([place for place, _ in boxed]))
+    return tuple(read_only(array) for array in (
+        np.concatenate([low_frequencies(height, top * height, bottom * height, hash_size) for top, bottom in ranges]),
+        np.array([ranges.index(rows) for _, (rows, _) in boxed]),
+        np.stack([low_frequencies(width, left * width, right * width, hash_size) for _, (_, (left, right)) in boxed]),
+        np.array([place for place, _ in boxed])))
 
 
-def turned_centre(grey: Image.Image, degrees: float, scale: float, points: int) -> np.ndarray:
-    """(points, points) float32: the middle `scale` of each side of the image turned by `degrees`
-    counter-clockwise about its middle (black outside), sampled bilinearly on a grid of points over
-    that box: only the pixels a hash reads. Image.rotate's matrix, scaled to the grid."""
+def turned_centre(grey: Image.Image, degrees: float, scale: float, points: tuple) -> np.ndarray:
+    """(rows, columns) float32, points = (columns, rows): the middle `scale` of each side of the
+    image turned by `degrees` counter-clockwise about its middle (black outside), sampled
+    bilinearly on a grid of points over that box: only the pixels a hash reads. Image.rotate's
+    matrix, scaled to the grid."""
     width, height = grey.size
     angle = -np.radians(degrees)
     cos, sin = np.cos(angle), np.sin(angle)
     left, top = (1 - scale) / 2 * width, (1 - scale) / 2 * height
     middle_x, middle_y = width / 2, height / 2
-    step_x, step_y = scale * width / points, scale * height / points
+    step_x, step_y = scale * width / points[0], scale * height / points[1]
     # Output point (x, y) is the point (left + step_x * x, top + step_y * y) before the turn.
     matrix = (cos * step_x, sin * step_y, middle_x + cos * (left - middle_x) + sin * (top - middle_y),
               -sin * step_x, cos * step_y, middle_y - sin * (left - middle_x) + cos * (top - middle_y))
-    square = grey.transform((points, points), Image.Transform.AFFINE, matrix, Image.Resampling.BILINEAR)
+    square = grey.transform(points, Image.Transform.AFFINE, matrix, Image.Resampling.BILINEAR)
     return np.asarray(square, dtype=np.float32)
 
 
@@ -100,25 +108,35 @@ def oriented_frequencies(low: np.ndarray) -> np.ndarray:
     return np.stack([mirrored, flipped, odd[:, None] * low.T, half_turn, low.T * odd, low.T, half_turn.T])
 
 
+def turn_grid(grey: Image.Image, scale: float, hash_size: int) -> tuple:
+    """(columns, rows) of the grid a turned centre is sampled on."""
+    least = round(TURN_GRID_SCALE * 4 * hash_size)
+    return tuple(max(least, int(np.ceil(scale * side / MAX_TURN_STEP))) for side in grey.size)
+
+
 def view_frequencies(grey: Image.Image, cuts: Sequence[Cut], hash_size: int, centre_scale: float,
                      border_box=None) -> np.ndarray:
-    """(len(cuts) + 6 per 'oriented', hash_size, hash_size): the low DCT frequencies of each cut
-    of the grey image, in order. `centre_scale`: the share of each side a turned centre keeps;
-    `border_box(grey)`: the box of a 'trim' cut."""
+    """(len(cuts), hash_size, hash_size), 6 more with 'oriented': the low DCT frequencies of each
+    cut of the grey image, in order; the first cut must be WHOLE. `centre_scale`: the share of
+    each side a turned centre keeps; `border_box(grey)`: the box of a 'trim' cut."""
+    cuts = tuple(cuts)
+    if not cuts or cuts[0] != WHOLE:
+        raise ValueError('the first cut must be the whole image')
+    unknown = [cut for cut in cuts if not isinstance(cut, (tuple, int, float)) and cut not in ('trim', 'oriented')]
+    if unknown or cuts.count('trim') > 1 or cuts.count('oriented') > 1:
+        raise ValueError(f'cuts must be boxes, degrees, one trim and one oriented, not {cuts}')
     pixels = np.asarray(grey, dtype=np.float32)
     height, width = pixels.shape
-    cuts = tuple(cuts)
     low = np.empty((len(cuts), hash_size, hash_size), dtype=np.float32)
     rows, row_range, columns, places = fixed_operators(cuts, height, width, hash_size)
-    if len(places):
-        reduced = (rows @ pixels).reshape(-1, hash_size, width)  # each range of rows' frequencies down
-        low[places] = reduced[row_range] @ columns.transpose(0, 2, 1)
+    reduced = (rows @ pixels).reshape(-1, hash_size, width)  # each range of rows' frequencies down
+    low[places] = reduced[row_range] @ columns.transpose(0, 2, 1)
     turns = [(place, cut) for place, cut in enumerate(cuts) if isinstance(cut, (int, float))]
     if turns:
-        points = round(TURN_GRID_SCALE * 4 * hash_size)
+        points = turn_grid(grey, centre_scale, hash_size)
         squares = np.stack([turned_centre(grey, degrees, centre_scale, points) for _, degrees in turns])
-        squeeze = low_frequencies(points, 0, points, hash_size)
-        low[[place for place, _ in turns]] = squeeze @ squares @ squeeze.T
+        down, across = (low_frequencies(count, 0, count, hash_size) for count in (points[1], points[0]))
+        low[[place for place, _ in turns]] = down @ squares @ across.T
     if 'trim' in cuts:
         left, top, right, bottom = border_box(grey)
         low[cuts.index('trim')] = (low_frequencies(height, top, bottom, hash_size) @ pixels

@@ -12,11 +12,12 @@ import pytest
 from PIL import Image
 
 from executors.image_hasher.decode import open_image, shrink, to_grey
-from executors.image_hasher.evidence import (VERIFY_HASH_SIZE, VERIFY_SIDE, VERIFY_TURNS, verification_cuts,
-                                             verification_frequencies, verification_hashes)
+from executors.image_hasher.evidence import (VERIFY_HASH_SIZE, VERIFY_SIDE, VERIFY_TURNS, image_evidence,
+                                             verification_cuts, verification_frequencies, verification_hashes)
 from executors.image_hasher.hashes import (RESAMPLE, low_dct_rows, perceptual_hash, perceptual_hashes,
                                            perceptual_hashes_by_product)
-from executors.image_hasher.view_frequencies import box_weights, oriented_frequencies
+from executors.image_hasher.view_frequencies import WHOLE, box_weights, oriented_frequencies, view_frequencies
+from executors.image_hasher.view_frequencies import turned_centre as grid_turned_centre
 from executors.image_hasher.views import (CROP_SCALE, ORIENTATIONS, TURN_DEGREES, border_box, centre, cropped_at,
                                           oriented, trim_borders, turned_centre, view_hashes)
 from executors.view_pairs import INDEX_VIEWS, QUERY_VIEWS, verification_layout, verification_views
@@ -137,3 +138,39 @@ def test_a_box_of_fractional_edges_weighs_pixels_by_how_much_of_them_it_covers()
     assert np.allclose(weights, [[1 / 3, 2 / 3, 0, 0], [0, 0, 2 / 3, 1 / 3]])
     assert np.allclose(box_weights(0, 10, 10, side=5) @ np.arange(10.0), [0.5, 2.5, 4.5, 6.5, 8.5])
 
+
+
+@pytest.mark.parametrize('path', PHOTOS[:4])
+def test_a_turn_sampled_on_a_grid_of_one_point_per_pixel_is_image_rotates(path):
+    small = shrink(decoded(path), VERIFY_SIDE)
+    for degrees in VERIFY_TURNS:
+        expected = np.asarray(small.rotate(degrees, resample=Image.Resampling.BILINEAR), dtype=np.float32)
+        found = grid_turned_centre(small, degrees, 1.0, small.size)  # the whole image, a point per pixel
+        assert np.abs(found - expected).max() <= 1, degrees
+
+
+def test_a_panoramas_turned_views_are_sampled_finely_enough_along_its_long_side():
+    photo = shrink(decoded(PHOTOS[2]), VERIFY_SIDE)
+    panorama = Image.new('L', (5 * photo.width, photo.height))
+    for tile in range(5):
+        panorama.paste(photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if tile % 2 else photo, (tile * photo.width, 0))
+    cuts = verification_cuts(verification_views(INDEX_VIEWS))
+    turns = [row for row, cut in enumerate(cuts) if isinstance(cut, float)]  # rows before the orientations
+    bits = np.unpackbits(verification_hashes(verification_frequencies(panorama, verification_views(INDEX_VIEWS))[turns]),
+                         axis=1).astype(bool)
+    assert bits_apart(bits, [pillow_square(panorama, cuts[row], VERIFY_SIDE) for row in turns], VERIFY_HASH_SIZE).max() <= 16
+
+
+@pytest.mark.parametrize('size', [(1, 1), (2, 3), (1, 500), (500, 1), (40000, 130)])
+def test_tiny_thin_and_very_long_images_have_all_their_evidence(size):
+    pixels = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    image = Image.fromarray(pixels)
+    evidence = image_evidence(image, image.convert('L'), INDEX_VIEWS)
+    assert len(evidence.codes) == 52 * 32
+
+
+def test_cuts_other_than_boxes_turns_one_trim_and_one_orientation_are_refused():
+    small = shrink(decoded(PHOTOS[0]), VERIFY_SIDE)
+    for cuts in ([((0.1, 0.9), (0.1, 0.9))], [WHOLE, 'sideways'], [WHOLE, 'trim', 'trim']):
+        with pytest.raises(ValueError):
+            view_frequencies(small, cuts, VERIFY_HASH_SIZE, 0.7, border_box)
