@@ -109,11 +109,12 @@ def corpus(args):
     the folder `app.py index` is given (a folder of links when only some of --folder's are used)."""
     if not args.folder:
         return make(args.count, args.photos), args.photos
+    folder = os.path.abspath(args.folder)  # the runs' subprocesses work in other folders
     found = sorted(path for pattern in ('*.jpg', '*.jpeg', '*.png')
-                   for path in glob.glob(os.path.join(args.folder, '**', pattern), recursive=True))
+                   for path in glob.glob(os.path.join(folder, '**', pattern), recursive=True))
     paths = found[:args.count]
     if len(paths) == len(found):
-        return paths, args.folder
+        return paths, folder
     links = tempfile.mkdtemp(prefix='bench-hashing-')
     for number, path in enumerate(paths):
         os.symlink(path, os.path.join(links, f'{number:06d}{os.path.splitext(path)[1]}'))
