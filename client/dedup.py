@@ -62,7 +62,7 @@ def groups_across_shards(connection: Connection, parameters: dict, shards: int, 
             found.append(np.frombuffer(doc.blob or b'', dtype='<i8').reshape(-1, 3))
         searching.advance(len(chunk))
     keys = np.concatenate(found) if found else np.empty((0, 3), dtype=np.int64)
-    pairs = keys[:, 0].tolist(), keys[:, 1].tolist()
+    pairs = keys[:, 0].tolist(), keys[:, 1].tolist(), keys[:, 2].tolist()  # (key, key, stage-1 bits)
     evidence = pair_evidence(connection, parameters, set(pairs[0]) | set(pairs[1])) if settings.get('verify', True) else {}
     return group_entries(entries, settings, pairs=pairs, table=table, evidence=evidence)
 

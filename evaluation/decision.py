@@ -79,10 +79,10 @@ def decision_recall(images: str, rotations: bool = False, transforms=tuple(TRANS
     q, i, bits = asked.pairs_across(stored, threshold)
     found, found_stage1 = set(), set()
     false, false_stage1 = 0, 0
-    for query_key, index_key in zip(q.tolist(), i.tolist()):
+    for query_key, index_key, stage1_bits in zip(q.tolist(), i.tolist(), bits.tolist()):
         transform, original, doc = queries[-1 - query_key]
         same = verify(evidence_of_doc(doc), evidence_of_doc(index_docs[index_key]), pairs, both_ways=False,
-                      threshold=verify_threshold).same
+                      threshold=verify_threshold, stage1_bits=stage1_bits).same
         if original == index_key:
             found_stage1.add(-1 - query_key)
             if same:
@@ -165,13 +165,13 @@ def precision(folder: str, labels_csv: Optional[str] = None, rotations: bool = F
     verdicts, false_pairs, candidates = [], 0, 0
     for x, y, d in zip(a.tolist(), b.tolist(), bits.tolist()):
         pair = (min(paths[x], paths[y]), max(paths[x], paths[y]))
-        verdict = judge(x, y)
+        verdict = judge(x, y, d)
         if pair not in same:
             candidates += 1
             false_pairs += verdict.same
             verdicts.append((verdict.bits256, pair, verdict.evidence(bits=d)))
-    confirmed = {(min(paths[x], paths[y]), max(paths[x], paths[y])) for x, y in zip(a.tolist(), b.tolist())
-                 if judge(x, y).same}
+    confirmed = {(min(paths[x], paths[y]), max(paths[x], paths[y])) for x, y, d in zip(a.tolist(), b.tolist(), bits.tolist())
+                 if judge(x, y, d).same}
     found_same = [(first, second, labels[first, second], (first, second) in confirmed) for first, second in sorted(same)
                   if first in paths and second in paths]
     n = len(docs)

@@ -11,7 +11,9 @@ the evidence both images carry since they were hashed (image_hasher/evidence.py)
 3. 256-bit pHash over the same pairs of views as stage 1 (view_pairs.py), on a finer grid of
    crops and turns, and a trimmed view against the image as it is: at most VERIFY_THRESHOLD bits
    apart; or one band (the image without a quarter at one edge) against the same band of the
-   other within BANDS_THRESHOLD.
+   other within BANDS_THRESHOLD. A pair whose 64-bit pHash views (stage 1) are within a few
+   bits gets up to NEAR_64_ALLOWANCE bits more (fewer for each bit at 64): a photo whose
+   highlights a brightening clipped keeps its coarse shape while its fine detail moves.
 
 The thresholds and where they were measured are in executors/parameters.py. Every verdict
 carries its evidence, so a reviewer sees why two images matched (or did not).
@@ -24,7 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from executors.parameters import (BANDS_THRESHOLD, MAX_COLOUR_DEGREES, MIN_COLOUR_CHROMA, MIN_INFORMATION,
-                                  VERIFY_THRESHOLD)
+                                  NEAR_64_ALLOWANCE, NEAR_64_STEP, VERIFY_THRESHOLD)
 from executors.view_pairs import ALIGNED_VIEWS, layout_of, verification_pairs
 
 BATCH = 2048  # candidate pairs compared in one matrix operation: a few MB
@@ -55,11 +57,14 @@ class Verdict:
     views: str  # the pair of views it was found at, 'plain~crops' say (first image's view first)
     colour_degrees: Optional[float]  # how far apart the two colours point; None when not compared
     reason: str  # '' when the same picture, else why not: 'flat', 'colour' or 'far'
+    allowance: int = 0  # bits granted beyond the comparison's threshold for a pair near at 64 bits (stage 1)
 
     def evidence(self, bits: Optional[int] = None) -> dict:
         """The verdict as JSON for search results, groups.json and report.html."""
         found = {'bits': bits, 'bits256': self.bits256, 'views': self.views, 'colour_degrees': self.colour_degrees,
                  'verified': self.same}
+        if self.allowance:
+            found['allowance'] = self.allowance  # a reviewer sees why 40 bits passed where 36 is the rule
         if self.reason:
             found['rejected'] = self.reason
         return {name: value for name, value in found.items() if value is not None}
@@ -84,15 +89,27 @@ def colour_degrees(a: Optional[Tuple[float, float]], b: Optional[Tuple[float, fl
     return round(math.degrees(math.acos(min(1.0, max(-1.0, cosine)))), 1)
 
 
+def near_64_allowance(stage1_bits: Optional[int]) -> int:
+    """The extra 256-bit bits a pair gets for its 64-bit pHash views being `stage1_bits` apart:
+    NEAR_64_ALLOWANCE at 0 bits, NEAR_64_STEP fewer for each bit, none when unknown."""
+    return 0 if stage1_bits is None else max(0, NEAR_64_ALLOWANCE - NEAR_64_STEP * int(stage1_bits))
+
+
+def allows_near_64(hash_type: str, hash_size: int) -> bool:
+    """Whether stage 1's distances are those the allowance was measured on: 64-bit pHash."""
+    return (hash_type, hash_size) == ('phash', 8)
+
+
 @functools.lru_cache(maxsize=None)
 def comparisons(rows_first: int, rows_second: int, pairs: Tuple[Tuple[str, str], ...], both_ways: bool,
                 threshold: int) -> tuple:
     """Every (row of the first image, row of the second) that stage 2 compares for images with
     these numbers of verification hashes: (rows_x, rows_y, each one's threshold, each one's
-    'view~view' name, first image's view first). The bands, being many chances of a near miss,
-    are held to BANDS_THRESHOLD; aligned views compare a row with its counterpart only."""
+    'view~view' name, first image's view first, whether each may take the near-64 allowance).
+    The bands, being many chances of a near miss, are held to BANDS_THRESHOLD and get no
+    allowance; aligned views compare a row with its counterpart only."""
     layouts = [{view: (start, rows) for view, start, rows in layout_of(count)} for count in (rows_first, rows_second)]
-    xs, ys, limits, names = [], [], [], []
+    xs, ys, limits, names, regular = [], [], [], [], []
     for view_a, view_b in verification_pairs(pairs):
         for x_is_first, view_x, view_y in ((True, view_a, view_b), (False, view_a, view_b))[:1 + both_ways]:
             here, there = (layouts[0], layouts[1]) if x_is_first else (layouts[1], layouts[0])
@@ -103,29 +120,41 @@ def comparisons(rows_first: int, rows_second: int, pairs: Tuple[Tuple[str, str],
                 combos = [(start_x + k, start_y + k) for k in range(min(count_x, count_y))]
             else:
                 combos = [(start_x + i, start_y + j) for i in range(count_x) for j in range(count_y)]
-            limit = min(threshold, BANDS_THRESHOLD) if view_x in ALIGNED_VIEWS else threshold
+            aligned = view_x in ALIGNED_VIEWS
+            limit = min(threshold, BANDS_THRESHOLD) if aligned else threshold
             name = f'{view_x}~{view_y}' if x_is_first else f'{view_y}~{view_x}'
             for row_x, row_y in combos:
                 xs.append(row_x if x_is_first else row_y)
                 ys.append(row_y if x_is_first else row_x)
                 limits.append(limit)
                 names.append(name)
-    return np.array(xs, dtype=np.intp), np.array(ys, dtype=np.intp), np.array(limits), names
+                regular.append(not aligned)
+    return (np.array(xs, dtype=np.intp), np.array(ys, dtype=np.intp), np.array(limits), names,
+            np.array(regular, dtype=bool))
+
+
+Nearest = Tuple[Optional[int], str, int, int]  # (256-bit bits, 'view~view', that comparison's threshold, allowance)
 
 
 def view_distances(firsts: Sequence[Evidence], seconds: Sequence[Evidence], pairs: Sequence[Tuple[str, str]],
-                   both_ways: bool, threshold: int = VERIFY_THRESHOLD) -> List[Tuple[Optional[int], str, int]]:
+                   both_ways: bool, threshold: int = VERIFY_THRESHOLD,
+                   stage1_bits: Optional[Sequence[int]] = None) -> List[Nearest]:
     """For each pair (firsts[i], seconds[i]): (256-bit distance, 'view~view', that comparison's
-    threshold) at the comparison nearest to (or furthest within) its threshold, over the
-    verification pairs of stage 1's `pairs` (view_pairs.verification_pairs), and with both_ways
-    the other way round too (dedup: both images play both parts). One matrix operation per set of
+    threshold, the allowance it may take) at the comparison nearest to (or furthest within) its
+    threshold plus allowance, over the verification pairs of stage 1's `pairs`
+    (view_pairs.verification_pairs), and with both_ways the other way round too (dedup: both
+    images play both parts). `stage1_bits[i]`: the pair's 64-bit pHash distance over the views,
+    for the allowance (near_64_allowance); None: no allowance. One matrix operation per set of
     pairs of the same layouts, a few thousand pairs at a time."""
-    found: List[Tuple[Optional[int], str, int]] = [(None, '', threshold)] * len(firsts)
+    found: List[Nearest] = [(None, '', threshold, 0)] * len(firsts)
+    known_bits = stage1_bits if stage1_bits is not None else [None] * len(firsts)
+    allowances = np.array([near_64_allowance(bits) for bits in known_bits], dtype=np.int64)
     by_layout: Dict[Tuple[int, int], List[int]] = {}
     for i, (first, second) in enumerate(zip(firsts, seconds)):
         by_layout.setdefault((first.rows, second.rows), []).append(i)
     for (rows_first, rows_second), members in by_layout.items():
-        xs, ys, limits, names = comparisons(rows_first, rows_second, tuple(map(tuple, pairs)), both_ways, threshold)
+        xs, ys, limits, names, regular = comparisons(rows_first, rows_second, tuple(map(tuple, pairs)), both_ways,
+                                                     threshold)
         if not len(xs):
             continue
         limits_of = limits.tolist()
@@ -134,10 +163,12 @@ def view_distances(firsts: Sequence[Evidence], seconds: Sequence[Evidence], pair
             a = _stacked(firsts, chunk, rows_first)[:, xs]  # (pairs, comparisons, words)
             b = _stacked(seconds, chunk, rows_second)[:, ys]
             distances = np.bitwise_count(a ^ b).sum(axis=2, dtype=np.int64)
-            best = np.argmin(distances - limits, axis=1)
-            nearest = distances[np.arange(len(chunk)), best].tolist()
-            for i, column, bits in zip(chunk, best.tolist(), nearest):
-                found[i] = (bits, names[column], limits_of[column])
+            granted = allowances[chunk][:, None] * regular  # (pairs, comparisons)
+            best = np.argmin(distances - limits - granted, axis=1)
+            rows = np.arange(len(chunk))
+            for i, column, bits, extra in zip(chunk, best.tolist(), distances[rows, best].tolist(),
+                                              granted[rows, best].tolist()):
+                found[i] = (bits, names[column], limits_of[column], extra)
     return found
 
 
@@ -149,30 +180,34 @@ def _stacked(evidence: Sequence[Evidence], chunk: List[int], rows: int) -> np.nd
 
 
 def verify(first: Evidence, second: Evidence, pairs: Sequence[Tuple[str, str]], both_ways: bool = True,
-           threshold: int = VERIFY_THRESHOLD) -> Verdict:
-    """Stage 2 for one candidate pair; `pairs` are the pairs of views stage 1 compared."""
-    return verify_all([first], [second], pairs, both_ways, threshold)[0]
+           threshold: int = VERIFY_THRESHOLD, stage1_bits: Optional[int] = None) -> Verdict:
+    """Stage 2 for one candidate pair; `pairs` are the pairs of views stage 1 compared, and
+    `stage1_bits` its 64-bit pHash distance there (None: not known, or another hash)."""
+    return verify_all([first], [second], pairs, both_ways, threshold, [stage1_bits])[0]
 
 
 def verify_all(firsts: Sequence[Evidence], seconds: Sequence[Evidence], pairs: Sequence[Tuple[str, str]],
-               both_ways: bool = True, threshold: int = VERIFY_THRESHOLD) -> List[Verdict]:
+               both_ways: bool = True, threshold: int = VERIFY_THRESHOLD,
+               stage1_bits: Optional[Sequence[Optional[int]]] = None) -> List[Verdict]:
     """Stage 2 for many candidate pairs (firsts[i], seconds[i]) at once."""
     return [decide(first, second, *found) for first, second, found in
-            zip(firsts, seconds, view_distances(firsts, seconds, pairs, both_ways, threshold))]
+            zip(firsts, seconds, view_distances(firsts, seconds, pairs, both_ways, threshold, stage1_bits))]
 
 
-def decide(first: Evidence, second: Evidence, bits: Optional[int], views: str, limit: int) -> Verdict:
+def decide(first: Evidence, second: Evidence, bits: Optional[int], views: str, limit: int,
+           allowance: int = 0) -> Verdict:
     """The verdict on two images from their evidence and their nearest comparison (view_distances)."""
     degrees = colour_degrees(first.colour, second.colour)
     if min(first.information, second.information) < MIN_INFORMATION:
         reason = 'flat'
     elif degrees is not None and degrees > MAX_COLOUR_DEGREES:
         reason = 'colour'
-    elif bits is None or bits > limit:
+    elif bits is None or bits > limit + allowance:
         reason = 'far'
     else:
         reason = ''
-    return Verdict(not reason, bits, views, degrees, reason)
+    needed = allowance if not reason and bits > limit else 0
+    return Verdict(not reason, bits, views, degrees, reason, needed)
 
 
 NO_EVIDENCE = Verdict(False, None, '', None, 'no evidence: hashed by an older version, index it again')
@@ -180,32 +215,40 @@ NO_EVIDENCE = Verdict(False, None, '', None, 'no evidence: hashed by an older ve
 
 class Judge:
     """Stage 2 over the images of one index: `evidence` key -> Evidence, `pairs` the pairs of
-    views stage 1 compared. Called on two keys, the verdict for them (both play both parts)."""
+    views stage 1 compared, `near_64`: whether stage 1's distances, given with the pairs, are
+    64-bit pHash ones that earn the allowance (allows_near_64). Called on two keys (and their
+    stage-1 distance), the verdict for them (both play both parts)."""
 
     def __init__(self, evidence: Dict[int, Evidence], pairs: Sequence[Tuple[str, str]],
-                 threshold: int = VERIFY_THRESHOLD):
-        self.evidence, self.pairs, self.threshold = evidence, pairs, threshold
+                 threshold: int = VERIFY_THRESHOLD, near_64: bool = True):
+        self.evidence, self.pairs, self.threshold, self.near_64 = evidence, pairs, threshold, near_64
 
-    def __call__(self, a: int, b: int) -> Verdict:
-        return self.verdicts([a], [b])[0]
+    def __call__(self, a: int, b: int, stage1_bits: Optional[int] = None) -> Verdict:
+        return self.verdicts([a], [b], [stage1_bits])[0]
 
-    def verdicts(self, keys_a: Sequence[int], keys_b: Sequence[int]) -> List[Verdict]:
-        """The verdict on each pair (keys_a[i], keys_b[i]), all computed together."""
+    def verdicts(self, keys_a: Sequence[int], keys_b: Sequence[int],
+                 stage1_bits: Optional[Sequence[Optional[int]]] = None) -> List[Verdict]:
+        """The verdict on each pair (keys_a[i], keys_b[i]), stage 1 found stage1_bits[i] apart, all
+        computed together."""
         known = [i for i, (a, b) in enumerate(zip(keys_a, keys_b)) if a in self.evidence and b in self.evidence]
         found = [NO_EVIDENCE] * len(keys_a)
+        bits = [stage1_bits[i] for i in known] if stage1_bits is not None and self.near_64 else None
         decided = verify_all([self.evidence[keys_a[i]] for i in known], [self.evidence[keys_b[i]] for i in known],
-                             self.pairs, both_ways=True, threshold=self.threshold)
+                             self.pairs, both_ways=True, threshold=self.threshold, stage1_bits=bits)
         for i, verdict in zip(known, decided):
             found[i] = verdict
         return found
 
-    def verified(self, keys_a: Sequence[int], keys_b: Sequence[int]) -> Tuple[List[int], List[int]]:
-        """The candidate pairs (keys_a[i], keys_b[i]) that stage 2 confirms (lists or arrays), a
-        chunk at a time: a verdict is about 150 bytes, and 10^6 images may propose 10^8 pairs."""
+    def verified(self, keys_a: Sequence[int], keys_b: Sequence[int],
+                 stage1_bits: Optional[Sequence[int]] = None) -> Tuple[List[int], List[int]]:
+        """The candidate pairs (keys_a[i], keys_b[i]), found stage1_bits[i] apart, that stage 2
+        confirms (lists or arrays), a chunk at a time: a verdict is about 150 bytes, and 10^6
+        images may propose 10^8 pairs."""
         kept_a, kept_b = [], []
         for start in range(0, len(keys_a), VERIFIED_CHUNK):
             chunk_a, chunk_b = (_listed(keys[start:start + VERIFIED_CHUNK]) for keys in (keys_a, keys_b))
-            for a, b, verdict in zip(chunk_a, chunk_b, self.verdicts(chunk_a, chunk_b)):
+            chunk_bits = None if stage1_bits is None else _listed(stage1_bits[start:start + VERIFIED_CHUNK])
+            for a, b, verdict in zip(chunk_a, chunk_b, self.verdicts(chunk_a, chunk_b, chunk_bits)):
                 if verdict.same:
                     kept_a.append(a)
                     kept_b.append(b)

@@ -7,7 +7,7 @@ the i-th document of every answer is the same query document.
 from typing import Any, Dict, List, Optional
 
 from executors.documents import ImageDoc
-from executors.match import Evidence, Judge, evidence_of_doc
+from executors.match import Evidence, Judge, allows_near_64, evidence_of_doc
 from executors.parameters import VERIFY_THRESHOLD
 from executors.simple_indexer.grouping import groups_from_pairs, identical_copies, near_pairs
 from executors.simple_indexer.keep import keep_order
@@ -110,7 +110,7 @@ def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None,
                   evidence: Optional[Dict[int, Evidence]] = None) -> List[dict]:
     """Duplicate groups among stored images sent as documents (one per image: its row, hash,
     views and `result` {'key', 'shard'}), with `settings` {hash_type, hash_size, pairs, strict,
-    keep, prefer, threshold, verify, verify_threshold}. `pairs` (keys_a, keys_b) found elsewhere
+    keep, prefer, threshold, verify, verify_threshold}. `pairs` (keys_a, keys_b, distances) found elsewhere
     (the shards' /pairs), or None to search them here within settings['threshold']; `table`:
     entries_table, if made already; `evidence` of the match decision by key, if not on the entries."""
     entries = sorted(entries, key=entry_key)
@@ -120,17 +120,18 @@ def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None,
             for key, doc in zip(keys, entries)}
     copies = identical_copies(keys, [doc.digest for doc in entries])
     if pairs is None:
-        keys_a, keys_b, _ = near_pairs(table, copies, int(settings['threshold']))
+        keys_a, keys_b, bits, _ = near_pairs(table, copies, int(settings['threshold']))
     else:  # the pairs of copies other than their representative are left out, as near_pairs does
         others = {key for members in copies.values() for key in members[1:]}
-        kept = [(a, b) for a, b in zip(*pairs) if a not in others and b not in others]
-        keys_a, keys_b = [a for a, _ in kept], [b for _, b in kept]
+        kept = [(a, b, d) for a, b, d in zip(*pairs) if a not in others and b not in others]
+        keys_a, keys_b, bits = [a for a, _, _ in kept], [b for _, b, _ in kept], [d for _, _, d in kept]
     judge = None
     if settings.get('verify', True):
         if evidence is None:
             evidence = {key: found for key, doc in zip(keys, entries) if (found := evidence_of_doc(doc))}
         judge = Judge(evidence, [tuple(pair) for pair in settings['pairs']],
-                      int(settings.get('verify_threshold', VERIFY_THRESHOLD)))
-        keys_a, keys_b = judge.verified(keys_a, keys_b)
+                      int(settings.get('verify_threshold', VERIFY_THRESHOLD)),
+                      allows_near_64(settings['hash_type'], int(settings['hash_size'])))
+        keys_a, keys_b = judge.verified(keys_a, keys_b, bits)
     return groups_from_pairs(keys_a, keys_b, copies, rows, table, bool(settings.get('strict', True)),
                              keep_order(settings['keep'], settings.get('prefer') or []), judge)

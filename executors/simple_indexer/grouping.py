@@ -74,14 +74,16 @@ def identical_copies(keys: Sequence[int], digests: Sequence[str]) -> Dict[int, L
     return {min(members): sorted(members) for members in by_digest.values() if len(members) > 1}
 
 
-def near_pairs(table: ViewTable, copies: Dict[int, List[int]], threshold: int) -> Tuple[np.ndarray, np.ndarray, set]:
+def near_pairs(table: ViewTable, copies: Dict[int, List[int]],
+               threshold: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray, set]:
     """Stage 1's candidates: pairs of keys within `threshold` bits, one representative per set of
-    identical copies entering the all-pairs search (copies have identical hashes), as two arrays
-    (10^6 images may propose 10^8 pairs: as Python lists, 7 GB); and every key a group may hold."""
+    identical copies entering the all-pairs search (copies have identical hashes), as arrays of
+    keys, keys and their distances (10^6 images may propose 10^8 pairs: as Python lists, 7 GB);
+    and every key a group may hold."""
     others = [key for members in copies.values() for key in members[1:]]
-    keys_a, keys_b, _ = table.pairs_within(threshold, leave_out=others)
+    keys_a, keys_b, bits = table.pairs_within(threshold, leave_out=others)
     keys_a, keys_b = keys_a.astype(np.int64, copy=False), keys_b.astype(np.int64, copy=False)
-    return keys_a, keys_b, set(np.union1d(keys_a, keys_b).tolist()) | set(others) | set(copies)
+    return keys_a, keys_b, bits, set(np.union1d(keys_a, keys_b).tolist()) | set(others) | set(copies)
 
 
 def groups_from_pairs(keys_a: List[int], keys_b: List[int], copies: Dict[int, List[int]], rows: Dict[int, dict],
@@ -125,7 +127,7 @@ def _describe_group(members, rows, position: Dict[int, int], table: ViewTable, j
     def evidence(key: int, distance: int) -> dict:
         if rows[key]['digest'] == rows[keep]['digest']:
             return {'bits': 0, 'exact': True, 'verified': True}
-        return judge(keep, key).evidence(bits=distance) if judge else {'bits': distance}
+        return judge(keep, key, distance).evidence(bits=distance) if judge else {'bits': distance}
 
     return {'kind': 'exact' if len(digests) == 1 else 'near', 'keep': rows[keep],
             'duplicates': [dict(rows[key], distance=d, evidence=evidence(key, d)) for key, d in zip(members[1:], distances)]}

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from executors.match import Evidence, Judge, verify_all
+from executors.match import Evidence, Judge, allows_near_64, verify_all
 from executors.parameters import VERIFY_THRESHOLD
 from executors.simple_indexer.grouping import groups_from_pairs, near_pairs
 from executors.simple_indexer.keep import DEFAULT_POLICY, keep_order
@@ -112,8 +112,9 @@ class ImageIndex:
                     for key, distance in nearest.items()]
             return sorted(hits, key=lambda hit: (hit['distance'], hit['id']))[:limit]
         known = [key for key in nearest if evidence is not None and key in stored]  # the rest cannot be confirmed
+        stage1_bits = [nearest[key] for key in known] if allows_near_64(hash_type, hash_size) else None
         verdicts = verify_all([evidence] * len(known), [stored[key] for key in known], pairs, both_ways=False,
-                              threshold=verify_threshold)
+                              threshold=verify_threshold, stage1_bits=stage1_bits)
         hits = [dict(rows[key], distance=int(nearest[key]), evidence=verdict.evidence(bits=int(nearest[key])))
                 for key, verdict in zip(known, verdicts) if verdict.same]
         return sorted(hits, key=lambda hit: (hit['distance'], hit['id']))[:limit]
@@ -136,13 +137,14 @@ class ImageIndex:
         with self._lock:
             table = self._view_table(hash_type, hash_size, pairs)
             copies = self._identical_copies(table.keys)
-        keys_a, keys_b, involved = near_pairs(table, copies, threshold)  # the long part, outside the lock
+        keys_a, keys_b, bits, involved = near_pairs(table, copies, threshold)  # the long part, outside the lock
         timings.update(stage1_s=time.perf_counter() - begin, candidates=len(keys_a))
         begin = time.perf_counter()
         with self._lock:
-            judge = Judge(self.store.evidence(involved), pairs, verify_threshold) if verify else None
+            judge = Judge(self.store.evidence(involved), pairs, verify_threshold,
+                          allows_near_64(hash_type, hash_size)) if verify else None
         if judge:  # only the confirmed pairs' images (and exact copies) can be in a group
-            keys_a, keys_b = judge.verified(keys_a, keys_b)
+            keys_a, keys_b = judge.verified(keys_a, keys_b, bits)
             involved = set(keys_a) | set(keys_b) | {key for members in copies.values() for key in members}
         timings.update(stage2_s=time.perf_counter() - begin, confirmed=len(keys_a))
         begin = time.perf_counter()
