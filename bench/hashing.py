@@ -42,8 +42,11 @@ sys.path.insert(0, REPOSITORY)
 from bench.photos import DEFAULT_OUT, make  # noqa: E402
 from bench.report import finish, started  # noqa: E402
 from client.connection import usable_cores  # noqa: E402
+from executors.documents import ImageDoc  # noqa: E402
 from executors.image_hasher import hashes  # noqa: E402
-from executors.image_hasher.decode import open_image, shrink, to_grey  # noqa: E402
+from executors.image_hasher.executor import PathPolicy, hash_document  # noqa: E402
+from executors.image_hasher.decode import flattened, open_image, shrink  # noqa: E402
+from executors.image_hasher.evidence import DECODE_SIDE  # noqa: E402
 from executors.image_hasher.views import view_hashes  # noqa: E402
 from executors.view_pairs import INDEX_VIEWS  # noqa: E402
 
@@ -176,16 +179,15 @@ def breakdown(paths):
         t = add('baseline', 'resize', t)
         imagehash.phash(Image.fromarray(small))  # the DCT and median on the 32x32 it resized to
         add('baseline', 'transform (pHash)', t)
-        for kind, reduce_to in (('exact', 0), ('fast', side)):
+        for kind, reduce_to in (('exact', 0), ('fast', side)):  # as hash_document decodes and shrinks
             t = time.perf_counter()
-            image = open_image(data, reduce_to=reduce_to)
-            t = add(kind, 'decode' + (' (DCT-scaled, grey)' if reduce_to else ' (full)'), t)
-            grey = to_grey(image)
-            if reduce_to:
-                grey = shrink(grey, reduce_to)
+            image = open_image(data, reduce_to=max(reduce_to, DECODE_SIDE) if reduce_to else 0)
+            t = add(kind, 'decode' + (' (DCT-scaled)' if reduce_to else ' (full)'), t)
+            grey = flattened(image).convert('L')
+            small = shrink(grey, reduce_to) if reduce_to else grey
             t = add(kind, 'grey', t)
             for name in IMAGEHASH:
-                hashes.compute_hashes(grey, [name], 8, exact=not reduce_to)
+                hashes.compute_hashes(small, [name], 8, exact=not reduce_to)
                 t = add(kind, f'{name} (resize + transform)', t)
             if reduce_to:  # the pHashes of the views an index stores (the default; --no-views skips them)
                 view_hashes(grey, 'phash', 8, INDEX_VIEWS)
@@ -195,17 +197,20 @@ def breakdown(paths):
 
 
 def agreement(paths):
-    """Per hash type: the fast path's distance in bits from stock ImageHash on the opened file."""
+    """Per hash type: the distance in bits between the hash the fast path stores (hash_document
+    itself, as /index runs it: its decode size, orientation and flattening) and stock ImageHash
+    on the opened file."""
     distances = {name: [] for name in IMAGEHASH}
-    side = hashes.fast_side(8)
+    policy = PathPolicy(['/'])
     for path in paths:
-        with open(path, 'rb') as file:
-            data = file.read()
-        fast = hashes.compute_hashes(shrink(to_grey(open_image(data, reduce_to=side)), side), IMAGEHASH, 8, exact=False)
+        doc = ImageDoc(uri=path)
+        hash_document(doc, list(IMAGEHASH), 8, 'phash', policy, exact=False)
+        if doc.error:
+            raise SystemExit(f'{path}: {doc.error}')
         stock = Image.open(path)
         for name, function in IMAGEHASH.items():
-            reference = function(stock)
-            distances[name].append(int(np.count_nonzero(fast[name] != reference.hash)))
+            stored = int(getattr(doc, name), 16)
+            distances[name].append(bin(stored ^ int(str(function(stock)), 16)).count('1'))
     return {name: {'images': len(found), 'mean_bits': float(np.mean(found)), 'max_bits': int(max(found)),
                    'identical': float(np.mean(np.array(found) == 0))} for name, found in distances.items()}
 
