@@ -160,7 +160,7 @@ def precision(folder: str, labels_csv: Optional[str] = None, rotations: bool = F
             progress(len(docs) + len(failed))
     pairs = view_pairs(True, rotations)
     a, b, bits = table(docs, range(len(docs)), pairs).pairs_within(default_threshold('phash', 64, True, rotations))
-    judge = Judge({key: evidence_of_doc(doc) for key, doc in enumerate(docs)}, pairs)
+    judge = Judge({key: evidence_of_doc(doc) for key, doc in enumerate(docs)}, pairs, near_64=True)  # 64-bit pHash
     same = {pair for pair, label in labels.items() if label in ('copy', 'burst')}
     verdicts, false_pairs, candidates = [], 0, 0
     for x, y, d in zip(a.tolist(), b.tolist(), bits.tolist()):

@@ -49,7 +49,7 @@ def photo_group(path: str) -> List[dict]:
     docs = [hashed(blob, INDEX_VIEWS, uri) for _, uri, blob in files]
     pairs = view_pairs()
     distance = table(docs, range(len(docs)), pairs).distances(0, list(range(1, len(docs))))
-    judge = Judge({key: evidence_of_doc(doc) for key, doc in enumerate(docs)}, pairs)
+    judge = Judge({key: evidence_of_doc(doc) for key, doc in enumerate(docs)}, pairs, near_64=True)  # 64-bit pHash
     threshold = default_threshold('phash', 64, views=True)
     grouped = [0] + [key for key, bits in enumerate(distance, 1) if bits <= threshold and judge(0, key, bits).same]
     return [{'key': key, 'id': f'{name}/{files[key][0]}', 'uri': files[key][1], 'transform': files[key][0],

@@ -163,12 +163,18 @@ def view_distances(firsts: Sequence[Evidence], seconds: Sequence[Evidence], pair
             a = _stacked(firsts, chunk, rows_first)[:, xs]  # (pairs, comparisons, words)
             b = _stacked(seconds, chunk, rows_second)[:, ys]
             distances = np.bitwise_count(a ^ b).sum(axis=2, dtype=np.int64)
-            granted = allowances[chunk][:, None] * regular  # (pairs, comparisons)
-            best = np.argmin(distances - limits - granted, axis=1)
             rows = np.arange(len(chunk))
-            for i, column, bits, extra in zip(chunk, best.tolist(), distances[rows, best].tolist(),
-                                              granted[rows, best].tolist()):
-                found[i] = (bits, names[column], limits_of[column], extra)
+            margins = distances - limits
+            best = np.argmin(margins, axis=1)
+            # The allowance only for a pair that no comparison confirms on its own: one a band
+            # confirms keeps the band as its evidence.
+            granted = allowances[chunk][:, None] * regular  # (pairs, comparisons)
+            helped = np.argmin(margins - granted, axis=1)
+            needs = margins[rows, best] > 0
+            best = np.where(needs, helped, best)
+            extra = np.where(needs, granted[rows, helped], 0)
+            for i, column, bits, more in zip(chunk, best.tolist(), distances[rows, best].tolist(), extra.tolist()):
+                found[i] = (bits, names[column], limits_of[column], more)
     return found
 
 
@@ -220,7 +226,7 @@ class Judge:
     stage-1 distance), the verdict for them (both play both parts)."""
 
     def __init__(self, evidence: Dict[int, Evidence], pairs: Sequence[Tuple[str, str]],
-                 threshold: int = VERIFY_THRESHOLD, near_64: bool = True):
+                 threshold: int = VERIFY_THRESHOLD, near_64: bool = False):
         self.evidence, self.pairs, self.threshold, self.near_64 = evidence, pairs, threshold, near_64
 
     def __call__(self, a: int, b: int, stage1_bits: Optional[int] = None) -> Verdict:

@@ -156,3 +156,28 @@ def test_the_allowance_shrinks_with_each_bit_at_64_and_never_reaches_the_bands()
     assert allowed[2].same and not allowed[4].same
     xs, ys, limits, names, regular = comparisons(original.rows, copy.rows, view_pairs(), False, 36)
     assert not regular[[name == 'bands~bands' for name in names]].any() and regular.sum() == len(names) - 4
+
+
+def test_a_pair_the_bands_confirm_keeps_the_bands_as_its_evidence_and_takes_no_allowance():
+    """The allowance only helps a pair that no comparison confirms on its own: two images whose
+    bands are 10 bits apart (under BANDS_THRESHOLD) and every other view 37 are confirmed by the
+    bands, near at 64 bits or not; with the bands 30 apart only the allowance confirms them."""
+    rng = np.random.default_rng(11)
+    rows = 52  # an indexed image's verification hashes, the 4 bands last (view_pairs.verification_layout)
+
+    def apart(codes, bands_bits, other_bits):
+        bits = np.unpackbits(codes, axis=1)
+        for row in range(rows):
+            flipped = rng.choice(256, bands_bits if row >= rows - 4 else other_bits, replace=False)
+            bits[row, flipped] ^= 1
+        return np.packbits(bits, axis=1)
+
+    codes = rng.integers(0, 256, size=(rows, 32), dtype=np.uint8)
+    first = Evidence(codes.tobytes(), 5.0)
+    for bands_bits, stage1_bits, by_bands, allowance in ((10, None, True, 0), (10, 0, True, 0), (10, 1, True, 0),
+                                                         (30, 0, False, 10)):
+        second = Evidence(apart(codes, bands_bits, 37).tobytes(), 5.0)
+        verdict = verify(first, second, view_pairs(), stage1_bits=stage1_bits)
+        assert verdict.same and verdict.allowance == allowance, (bands_bits, stage1_bits, verdict)
+        assert (verdict.views == 'bands~bands') == by_bands and verdict.bits256 == (bands_bits if by_bands else 37)
+    assert not verify(first, Evidence(apart(codes, 30, 37).tobytes(), 5.0), view_pairs()).same

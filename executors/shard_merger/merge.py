@@ -123,7 +123,8 @@ def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None,
         keys_a, keys_b, bits, _ = near_pairs(table, copies, int(settings['threshold']))
     else:  # the pairs of copies other than their representative are left out, as near_pairs does
         others = {key for members in copies.values() for key in members[1:]}
-        kept = [(a, b, d) for a, b, d in zip(*pairs) if a not in others and b not in others]
+        distances = pairs[2] if len(pairs) > 2 else [None] * len(pairs[0])  # None: no allowance (match.py)
+        kept = [(a, b, d) for a, b, d in zip(pairs[0], pairs[1], distances) if a not in others and b not in others]
         keys_a, keys_b, bits = [a for a, _, _ in kept], [b for _, b, _ in kept], [d for _, _, d in kept]
     judge = None
     if settings.get('verify', True):
