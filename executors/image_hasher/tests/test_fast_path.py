@@ -75,3 +75,29 @@ def test_the_exact_switch_gives_imagehash_bit_for_bit_and_defaults_to_fast(tmp_p
         assert imagehash.hex_to_hash(text) - imagehash.hex_to_hash(reference[name]) <= 4, name
     with pytest.raises(ValueError, match='exact must be true or false'):
         hashed(hasher, exact='yes')
+
+
+@pytest.mark.parametrize('size, out', [(267, 32), (200, 8), (100, 9), (1000, 64), (50, 64), (7, 8), (1, 32)])
+def test_the_fast_path_s_lanczos_matrix_is_pillow_s_resize(size, out):
+    """One pass of Pillow's LANCZOS resize (a line's worth of rows) as a matrix: the same 8-bit
+    pixels once rounded, reducing or enlarging."""
+    from executors.image_hasher.hashes import lanczos_weights
+    lines = np.random.default_rng(size).integers(0, 256, (5, size)).astype(np.uint8)
+    expected = np.asarray(Image.fromarray(lines).resize((out, 5), Image.Resampling.LANCZOS))
+    assert np.array_equal(np.clip(np.rint(lines @ lanczos_weights(size, out).T), 0, 255), expected)
+
+
+def test_the_fast_path_s_matrix_products_stay_near_pillow_s_resizes_on_real_photos():
+    """fast_hashes against the same hashes computed with Pillow resizes of the same decoded image
+    (compute_hashes' steps with the fast path's wHash square): Pillow rounds its first pass to 8
+    bits, the products do not, so a bit may differ where a coefficient sits on its threshold."""
+    from executors.image_hasher.hashes import HASH_FUNCTIONS, fast_hashes
+    distances = []
+    for path in INDEX_IMAGES + QUERY_IMAGES:
+        small = shrink(to_grey(open_image(read(path), reduce_to=128)), fast_side(8))
+        fast = fast_hashes(small, TYPES, 8)
+        square = min(2 ** int(np.log2(min(small.size))), fast_side(8))
+        for name in TYPES:
+            pillow = HASH_FUNCTIONS[name](small, 8, square) if name == 'whash' else HASH_FUNCTIONS[name](small, 8)
+            distances.append(np.count_nonzero(fast[name] != pillow))
+    assert np.mean(distances) <= 0.5 and max(distances) <= 4, distances
