@@ -156,6 +156,8 @@ def fast_hashes(grey: Image.Image, hash_types, hash_size: int) -> dict:
         small = fast_operator(height, name, hash_size, outs[0]) @ pixels @ fast_operator(width, name, hash_size, outs[1]).T
         if name in ('ahash', 'dhash'):  # compared pixel with pixel: as Pillow's 8-bit pixels, so that
             small = np.clip(np.rint(small), 0, 255)  # a flat background's neighbours tie as in ImageHash
+        else:  # a flat image's frequencies (or block means) are equal but for the products' rounding:
+            small = np.round(small, 6)  # equal they stay, as in ImageHash, not bits of noise
         if name == 'ahash':
             found[name] = small > small.mean()
         elif name == 'dhash':

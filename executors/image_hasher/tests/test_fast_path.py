@@ -101,3 +101,16 @@ def test_the_fast_path_s_matrix_products_stay_near_pillow_s_resizes_on_real_phot
             pillow = HASH_FUNCTIONS[name](small, 8, square) if name == 'whash' else HASH_FUNCTIONS[name](small, 8)
             distances.append(np.count_nonzero(fast[name] != pillow))
     assert np.mean(distances) <= 0.5 and max(distances) <= 4, distances
+
+
+@pytest.mark.parametrize('size', [(1, 1), (40, 30), (300, 200)])
+def test_a_flat_image_gets_imagehash_s_hashes_not_bits_of_rounding_noise(size):
+    """All frequencies but the first, and all block means, are equal in a flat image: the products
+    leave them equal to 1e-13, not equal; the fast path must not read that noise as bits."""
+    from executors.image_hasher.hashes import fast_hashes
+    flat = Image.new('L', size, 173)
+    fast = fast_hashes(flat, TYPES, 8)
+    for name in ('ahash', 'phash', 'dhash'):
+        assert np.array_equal(fast[name], getattr(imagehash, {'ahash': 'average_hash', 'phash': 'phash',
+                                                             'dhash': 'dhash'}[name])(flat).hash), name
+    assert not fast['whash'].any()
