@@ -12,10 +12,9 @@ from collections import Counter
 import pytest
 from docarray import DocList
 
-from client.connection import flow_config, load_flow
 from executors.documents import ImageDoc
 from tests.corpus import write_many
-from tests.network import free_ports
+from tests.server import served
 from tests.store_check import integrity, stored_uris
 from tests.test_flow import http_post
 
@@ -25,11 +24,13 @@ DEADLINE = 600  # seconds: the whole exercise is bounded, a stuck client fails t
 
 @pytest.fixture(scope='module')
 def flow(tmp_path_factory):
+    """`app.py serve` in a process of its own (tests/server.py), as a user runs it. A Flow started
+    inside this test process forks it with the gRPC threads of earlier tests' clients alive, and
+    twice in a clean-clone CI run the forked executors crashed (SIGSEGV, SIGABRT) at start."""
     base = tmp_path_factory.mktemp('concurrency')
     paths = write_many(str(base / 'images'), CLIENTS * OWN + SHARED, size=32)
-    grpc_port, http_port = free_ports(2)
     workspace = str(base / 'workspace')
-    with load_flow(flow_config(workspace, ports=(grpc_port, http_port), allowed_roots=[str(base / 'images')])):
+    with served(workspace, '--allow-root', str(base / 'images')) as (_, grpc_port, http_port):
         yield grpc_port, http_port, workspace, paths
 
 

@@ -9,18 +9,17 @@ import urllib.request
 import pytest
 from docarray import DocList
 
-from client.connection import flow_config, load_flow
 from executors.documents import ImageDoc
 from tests.images import DATA, INDEX_IMAGES, QUERY_IMAGES, original_of
-from tests.network import free_ports, outside_address
+from tests.network import outside_address
+from tests.server import served
 
 
 @pytest.fixture(scope='module')
 def flow(tmp_path_factory):
-    grpc_port, http_port = free_ports(2)
-    config = flow_config(str(tmp_path_factory.mktemp('workspace')), ports=(grpc_port, http_port),
-                         allowed_roots=[DATA])
-    with load_flow(config) as running:
+    """flow.yml served by `app.py serve` in a process of its own (tests/server.py): a Flow started
+    inside the test process would fork it with other tests' gRPC threads alive (test_concurrency)."""
+    with served(str(tmp_path_factory.mktemp('workspace')), '--allow-root', DATA) as (_, grpc_port, http_port):
         from jina import Client
         client = Client(host=f'grpc://127.0.0.1:{grpc_port}')
         docs = DocList[ImageDoc]([ImageDoc(uri=p, blob=open(p, 'rb').read()) for p in INDEX_IMAGES])
