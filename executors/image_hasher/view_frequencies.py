@@ -22,7 +22,7 @@ from typing import Sequence, Tuple, Union
 import numpy as np
 from PIL import Image
 
-from executors.image_hasher.hashes import low_dct_rows
+from executors.image_hasher.hashes import low_dct_rows, read_only
 
 Cut = Union[Tuple[Tuple[float, float], Tuple[float, float]], str, float]
 WHOLE = ((0.0, 1.0), (0.0, 1.0))
@@ -49,12 +49,6 @@ def box_weights(start: float, stop: float, size: int, side: int) -> np.ndarray:
     pixels = np.arange(size)
     covered = np.clip(np.minimum(edges[1:, None], pixels + 1) - np.maximum(edges[:-1, None], pixels), 0, None)
     return covered / covered.sum(axis=1, keepdims=True)
-
-
-def read_only(array: np.ndarray) -> np.ndarray:
-    """A cached operator is shared by every caller: none may change it."""
-    array.setflags(write=False)
-    return array
 
 
 @lru_cache(maxsize=1024)
