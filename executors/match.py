@@ -89,10 +89,11 @@ def colour_degrees(a: Optional[Tuple[float, float]], b: Optional[Tuple[float, fl
     return round(math.degrees(math.acos(min(1.0, max(-1.0, cosine)))), 1)
 
 
-def near_64_allowance(stage1_bits: Optional[int]) -> int:
-    """The extra 256-bit bits a pair gets for its 64-bit pHash views being `stage1_bits` apart:
-    NEAR_64_ALLOWANCE at 0 bits, NEAR_64_STEP fewer for each bit, none when unknown."""
-    return 0 if stage1_bits is None else max(0, NEAR_64_ALLOWANCE - NEAR_64_STEP * int(stage1_bits))
+def near_64_allowance(stage1_bits):
+    """The extra 256-bit bits a pair gets for its 64-bit pHash views being `stage1_bits` apart
+    (a distance, or an array of them: dedup asks for millions at once): NEAR_64_ALLOWANCE at 0
+    bits, NEAR_64_STEP fewer for each bit."""
+    return np.maximum(0, NEAR_64_ALLOWANCE - NEAR_64_STEP * np.asarray(stage1_bits, dtype=np.int64))
 
 
 def allows_near_64(hash_type: str, hash_size: int) -> bool:
@@ -147,8 +148,7 @@ def view_distances(firsts: Sequence[Evidence], seconds: Sequence[Evidence], pair
     for the allowance (near_64_allowance); None: no allowance. One matrix operation per set of
     pairs of the same layouts, a few thousand pairs at a time."""
     found: List[Nearest] = [(None, '', threshold, 0)] * len(firsts)
-    known_bits = stage1_bits if stage1_bits is not None else [None] * len(firsts)
-    allowances = np.array([near_64_allowance(bits) for bits in known_bits], dtype=np.int64)
+    allowances = np.zeros(len(firsts), dtype=np.int64) if stage1_bits is None else near_64_allowance(stage1_bits)
     by_layout: Dict[Tuple[int, int], List[int]] = {}
     for i, (first, second) in enumerate(zip(firsts, seconds)):
         by_layout.setdefault((first.rows, second.rows), []).append(i)
@@ -189,13 +189,14 @@ def verify(first: Evidence, second: Evidence, pairs: Sequence[Tuple[str, str]], 
            threshold: int = VERIFY_THRESHOLD, stage1_bits: Optional[int] = None) -> Verdict:
     """Stage 2 for one candidate pair; `pairs` are the pairs of views stage 1 compared, and
     `stage1_bits` its 64-bit pHash distance there (None: not known, or another hash)."""
-    return verify_all([first], [second], pairs, both_ways, threshold, [stage1_bits])[0]
+    return verify_all([first], [second], pairs, both_ways, threshold, None if stage1_bits is None else [stage1_bits])[0]
 
 
 def verify_all(firsts: Sequence[Evidence], seconds: Sequence[Evidence], pairs: Sequence[Tuple[str, str]],
                both_ways: bool = True, threshold: int = VERIFY_THRESHOLD,
-               stage1_bits: Optional[Sequence[Optional[int]]] = None) -> List[Verdict]:
-    """Stage 2 for many candidate pairs (firsts[i], seconds[i]) at once."""
+               stage1_bits: Optional[Sequence[int]] = None) -> List[Verdict]:
+    """Stage 2 for many candidate pairs (firsts[i], seconds[i]) at once, stage 1 found stage1_bits[i]
+    apart (None: no allowance for any)."""
     return [decide(first, second, *found) for first, second, found in
             zip(firsts, seconds, view_distances(firsts, seconds, pairs, both_ways, threshold, stage1_bits))]
 
@@ -230,10 +231,10 @@ class Judge:
         self.evidence, self.pairs, self.threshold, self.near_64 = evidence, pairs, threshold, near_64
 
     def __call__(self, a: int, b: int, stage1_bits: Optional[int] = None) -> Verdict:
-        return self.verdicts([a], [b], [stage1_bits])[0]
+        return self.verdicts([a], [b], None if stage1_bits is None else [stage1_bits])[0]
 
     def verdicts(self, keys_a: Sequence[int], keys_b: Sequence[int],
-                 stage1_bits: Optional[Sequence[Optional[int]]] = None) -> List[Verdict]:
+                 stage1_bits: Optional[Sequence[int]] = None) -> List[Verdict]:
         """The verdict on each pair (keys_a[i], keys_b[i]), stage 1 found stage1_bits[i] apart, all
         computed together."""
         known = [i for i, (a, b) in enumerate(zip(keys_a, keys_b)) if a in self.evidence and b in self.evidence]

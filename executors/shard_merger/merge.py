@@ -123,9 +123,9 @@ def group_entries(entries: List[ImageDoc], settings: Dict[str, Any], pairs=None,
         keys_a, keys_b, bits, _ = near_pairs(table, copies, int(settings['threshold']))
     else:  # the pairs of copies other than their representative are left out, as near_pairs does
         others = {key for members in copies.values() for key in members[1:]}
-        distances = pairs[2] if len(pairs) > 2 else [None] * len(pairs[0])  # None: no allowance (match.py)
-        kept = [(a, b, d) for a, b, d in zip(pairs[0], pairs[1], distances) if a not in others and b not in others]
-        keys_a, keys_b, bits = [a for a, _, _ in kept], [b for _, b, _ in kept], [d for _, _, d in kept]
+        kept = [i for i, (a, b) in enumerate(zip(pairs[0], pairs[1])) if a not in others and b not in others]
+        keys_a, keys_b = [pairs[0][i] for i in kept], [pairs[1][i] for i in kept]
+        bits = [pairs[2][i] for i in kept] if len(pairs) > 2 else None  # None: no allowance (match.py)
     judge = None
     if settings.get('verify', True):
         if evidence is None:
