@@ -162,16 +162,16 @@ def precision(folder: str, labels_csv: Optional[str] = None, rotations: bool = F
     a, b, bits = table(docs, range(len(docs)), pairs).pairs_within(default_threshold('phash', 64, True, rotations))
     judge = Judge({key: evidence_of_doc(doc) for key, doc in enumerate(docs)}, pairs, near_64=True)  # 64-bit pHash
     same = {pair for pair, label in labels.items() if label in ('copy', 'burst')}
-    verdicts, false_pairs, candidates = [], 0, 0
-    for x, y, d in zip(a.tolist(), b.tolist(), bits.tolist()):
+    verdicts, confirmed, false_pairs, candidates = [], set(), 0, 0
+    keys_a, keys_b, distances = a.tolist(), b.tolist(), bits.tolist()
+    for x, y, d, verdict in zip(keys_a, keys_b, distances, judge.verdicts(keys_a, keys_b, distances)):
         pair = (min(paths[x], paths[y]), max(paths[x], paths[y]))
-        verdict = judge(x, y, d)
+        if verdict.same:
+            confirmed.add(pair)
         if pair not in same:
             candidates += 1
             false_pairs += verdict.same
             verdicts.append((verdict.bits256, pair, verdict.evidence(bits=d)))
-    confirmed = {(min(paths[x], paths[y]), max(paths[x], paths[y])) for x, y, d in zip(a.tolist(), b.tolist(), bits.tolist())
-                 if judge(x, y, d).same}
     found_same = [(first, second, labels[first, second], (first, second) in confirmed) for first, second in sorted(same)
                   if first in paths and second in paths]
     n = len(docs)
