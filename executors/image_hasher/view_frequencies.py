@@ -26,8 +26,7 @@ from executors.image_hasher.hashes import low_dct_rows, read_only
 
 Cut = Union[Tuple[Tuple[float, float], Tuple[float, float]], str, float]
 WHOLE = ((0.0, 1.0), (0.0, 1.0))
-TURN_GRID_SCALE = 1.5  # a turned centre is sampled at 1.5 points per square pixel, then squeezed
-MAX_TURN_STEP = 1.5  # ... and at least one point per 1.5 pixels of the image: a long side (a panorama) must not alias
+MAX_TURN_STEP = 1.5  # a turned centre is sampled at a point per 1.5 pixels or closer: a long side must not alias
 
 
 def centre_cut(scale: float) -> Cut:
@@ -102,10 +101,20 @@ def oriented_frequencies(low: np.ndarray) -> np.ndarray:
     return np.stack([mirrored, flipped, odd[:, None] * low.T, half_turn, low.T * odd, low.T, half_turn.T])
 
 
+def turn_source(grey: Image.Image, scale: float, hash_size: int) -> Image.Image:
+    """The image a turned centre is sampled from: box-reduced by the whole factor that leaves its
+    centre's shorter side still at least one pixel per point of the square (4 * hash_size) the
+    view is squeezed to. Bilinear sampling costs per point, and a point per pixel of a reduced
+    copy reads every pixel of the image (averaged four by four, say), where as many points over
+    the full image would skip pixels and alias."""
+    factor = int(scale * min(grey.size) // (4 * hash_size))
+    return grey.reduce(factor) if factor >= 2 else grey
+
+
 def turn_grid(grey: Image.Image, scale: float, hash_size: int) -> tuple:
-    """(columns, rows) of the grid a turned centre is sampled on."""
-    least = round(TURN_GRID_SCALE * 4 * hash_size)
-    return tuple(max(least, int(np.ceil(scale * side / MAX_TURN_STEP))) for side in grey.size)
+    """(columns, rows) of the grid a turned centre of `grey` (turn_source) is sampled on: the
+    square's side, or more along a side long enough to alias."""
+    return tuple(max(4 * hash_size, int(np.ceil(scale * side / MAX_TURN_STEP))) for side in grey.size)
 
 
 def view_frequencies(grey: Image.Image, cuts: Sequence[Cut], hash_size: int, centre_scale: float,
@@ -127,8 +136,9 @@ def view_frequencies(grey: Image.Image, cuts: Sequence[Cut], hash_size: int, cen
     low[places] = reduced[row_range] @ columns.transpose(0, 2, 1)
     turns = [(place, cut) for place, cut in enumerate(cuts) if isinstance(cut, (int, float))]
     if turns:
-        points = turn_grid(grey, centre_scale, hash_size)
-        squares = np.stack([turned_centre(grey, degrees, centre_scale, points) for _, degrees in turns])
+        source = turn_source(grey, centre_scale, hash_size)
+        points = turn_grid(source, centre_scale, hash_size)
+        squares = np.stack([turned_centre(source, degrees, centre_scale, points) for _, degrees in turns])
         down, across = (low_frequencies(count, 0, count, hash_size) for count in (points[1], points[0]))
         low[[place for place, _ in turns]] = down @ squares @ across.T
     if 'trim' in cuts:
