@@ -17,6 +17,7 @@ carries, computed once when it is hashed:
   blue and a red t-shirt of one cut) are told apart by it; a grey copy of a colour photo has no
   colour, so the check is skipped for it.
 """
+from functools import lru_cache
 from typing import Optional, Sequence
 
 import numpy as np
@@ -39,14 +40,15 @@ MAX_SIDE = 1024  # a longer side (a panorama, a strip) is reduced to this: the o
 BOX = Image.Resampling.BOX
 
 
-def verification_cuts(views: Sequence[str]) -> list:
+@lru_cache(maxsize=8)  # per set of views: made once, not per image
+def verification_cuts(views: Sequence[str]) -> tuple:
     """The cuts (view_frequencies.Cut) of the verification views, in verification_layout order."""
     kept, whole = BAND_SCALE, (0.0, 1.0)
     cuts = {'plain': [WHOLE], 'trim': ['trim'], 'centre': [centre_cut(CENTRE_SCALE)],
             'turns': [float(degrees) for degrees in VERIFY_TURNS], 'orientations': ['oriented'],
             'crops': [crop for scale, steps in VERIFY_CROPS for crop in grid_crops(scale, steps)],
             'bands': [((0.0, kept), whole), ((1 - kept, 1.0), whole), (whole, (0.0, kept)), (whole, (1 - kept, 1.0))]}
-    return [cut for view, _, _ in verification_layout(views) for cut in cuts[view]]
+    return tuple(cut for view, _, _ in verification_layout(views) for cut in cuts[view])
 
 
 def verification_frequencies(small: Image.Image, views: Sequence[str]) -> np.ndarray:

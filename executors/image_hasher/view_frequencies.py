@@ -22,7 +22,7 @@ from typing import Sequence, Tuple, Union
 import numpy as np
 from PIL import Image
 
-from executors.image_hasher.hashes import low_dct_rows, read_only
+from executors.image_hasher.hashes import low_dct_rows, read_only, row_medians
 
 Cut = Union[Tuple[Tuple[float, float], Tuple[float, float]], str, float]
 WHOLE = ((0.0, 1.0), (0.0, 1.0))
@@ -154,4 +154,4 @@ def view_frequencies(grey: Image.Image, cuts: Sequence[Cut], hash_size: int, cen
 def bits_of(low: np.ndarray) -> np.ndarray:
     """(n, h * h) booleans: pHash's bits, each frequency above the median of its view's."""
     flat = low.reshape(len(low), -1)
-    return flat > np.median(flat, axis=1, keepdims=True)
+    return flat > row_medians(flat)

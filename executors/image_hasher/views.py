@@ -49,9 +49,12 @@ def border_box(grey: Image.Image, tolerance: int = BORDER_TOLERANCE) -> tuple:
     away, like ImageMagick's `-trim` with a fuzz: the border colour is the median of the
     outermost pixels. The whole image when nothing (or too much) would be cut."""
     whole = (0, 0, grey.width, grey.height)
-    pixels = np.asarray(grey, dtype=np.int16)
-    frame = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    differs = np.abs(pixels - np.median(frame)) > tolerance
+    pixels = np.asarray(grey)
+    frame = np.sort(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]))
+    border = (int(frame[(frame.size - 1) // 2]) + int(frame[frame.size // 2])) / 2  # their median
+    # |pixel - border| > tolerance, in whole grey levels: no copy of the pixels in a wider type
+    darkest, brightest = max(math.ceil(border - tolerance), 0), min(math.floor(border + tolerance), 255)
+    differs = (pixels < darkest) | (pixels > brightest)
     rows, columns = np.flatnonzero(differs.any(axis=1)), np.flatnonzero(differs.any(axis=0))
     if rows.size == 0 or columns.size == 0:
         return whole
