@@ -4,7 +4,8 @@ import pytest
 from PIL import Image
 
 from executors.image_hasher.decode import open_image, to_grey
-from executors.image_hasher.hashes import HASH_FUNCTIONS, bits_to_hex, compute_hashes, hex_to_bits
+from executors.image_hasher.hashes import HASH_FUNCTIONS, bits_to_hex, compute_hashes, hex_to_bits, row_medians
+from executors.image_hasher.views import border_box
 from tests.images import INDEX_IMAGES, QUERY_IMAGES
 
 IMAGEHASH = {'ahash': imagehash.average_hash, 'phash': imagehash.phash,
@@ -55,3 +56,23 @@ def test_different_photos_are_far_apart_and_a_copy_is_near():
 def test_wavelet_hash_refuses_sizes_that_are_not_powers_of_two():
     with pytest.raises(ValueError, match='power-of-two'):
         HASH_FUNCTIONS['whash'](grey_of(INDEX_IMAGES[0]), 6)
+
+
+def test_row_medians_are_numpys_medians_on_real_frequencies_and_on_ties():
+    grey = grey_of(SAMPLE[0])
+    low = np.asarray(grey.resize((64, 64)), dtype=np.float64)  # rows of real pixels: many ties
+    for values in (low, low[:, :63], low.astype(np.float32), np.zeros((2, 256)), np.arange(7.0)[None]):
+        assert np.array_equal(row_medians(values), np.median(values, axis=1, keepdims=True))
+
+
+def test_border_box_cuts_exactly_the_rows_and_columns_beyond_the_tolerance():
+    pixels = np.full((40, 50), 200, dtype=np.uint8)
+    pixels[10:30, 5:45] = 100
+    pixels[0, :] = 212  # within 12 levels of the border's median: still border
+    pixels[39, 20] = 213  # 13 levels off: a row (and a column) of content
+    assert border_box(Image.fromarray(pixels)) == (5, 10, 45, 40)
+    bright = np.full((40, 50), 250, dtype=np.uint8)  # near the top of the 8-bit range
+    bright[5:35, 8:45] = 238  # 12 levels off: border
+    assert border_box(Image.fromarray(bright)) == (0, 0, 50, 40)
+    bright[5:35, 8:45] = 237
+    assert border_box(Image.fromarray(bright)) == (8, 5, 45, 35)
