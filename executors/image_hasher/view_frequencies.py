@@ -41,21 +41,37 @@ def grid_crops(scale: float, steps: int) -> list:
     return [((top, top + scale), (left, left + scale)) for top in positions for left in positions]
 
 
+def covered_before(start: float, stop: float, size: int, side: int) -> np.ndarray:
+    """(side + 1, size): how much of each pixel of a line of `size` lies before each edge of
+    `side` equal runs of [start, stop): the weights of the line's running integral at the edges."""
+    edges = start + (stop - start) / side * np.arange(side + 1.0)
+    covered = edges[:, None] - np.arange(size, dtype=np.float64)
+    return np.clip(covered, 0.0, 1.0, out=covered)
+
+
 def box_weights(start: float, stop: float, size: int, side: int) -> np.ndarray:
     """(side, size): averages of `side` equal runs of [start, stop) of a line of `size` pixels,
-    each pixel weighted by how much of it the run covers (a box filter at fractional edges)."""
-    edges = start + (stop - start) * np.arange(side + 1) / side
-    pixels = np.arange(size)
-    covered = np.clip(np.minimum(edges[1:, None], pixels + 1) - np.maximum(edges[:-1, None], pixels), 0, None)
-    return covered / covered.sum(axis=1, keepdims=True)
+    each pixel weighted by how much of it the run covers (a box filter at fractional edges): the
+    integral's rise over each run divided by the run's length."""
+    return np.diff(covered_before(start, stop, size, side), axis=0) / ((stop - start) / side)
+
+
+@lru_cache(maxsize=8)
+def box_dct(hash_size: int) -> np.ndarray:
+    """(hash_size, 4 * hash_size + 1): `low_dct_rows @ box_weights` is `box_dct @ covered_before`
+    over the run length (the DCT of each run's rise, moved onto the edges): one product fewer."""
+    dct = low_dct_rows(4 * hash_size, hash_size)
+    return read_only(np.concatenate([-dct[:, :1], dct[:, :-1] - dct[:, 1:], dct[:, -1:]], axis=1))
 
 
 @lru_cache(maxsize=1024)
 def low_frequencies(size: int, start: float, stop: float, hash_size: int) -> np.ndarray:
     """(hash_size, size) float32: the hash_size lowest DCT frequencies of [start, stop) of a line
-    of `size` pixels squeezed to 4 * hash_size by a box filter."""
+    of `size` pixels squeezed to 4 * hash_size by a box filter. Built for every new image size
+    (and trimmed box): the cheap way, box_dct."""
     side = 4 * hash_size
-    return read_only((low_dct_rows(side, hash_size) @ box_weights(start, stop, size, side)).astype(np.float32))
+    weights = box_dct(hash_size) @ covered_before(start, stop, size, side) / ((stop - start) / side)
+    return read_only(weights.astype(np.float32))
 
 
 @lru_cache(maxsize=32)  # datasets come in a few sizes; an entry is 41 x 16 x width floats
