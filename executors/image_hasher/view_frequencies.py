@@ -121,8 +121,8 @@ def turn_source(grey: Image.Image, scale: float, hash_size: int) -> Image.Image:
     """The image a turned centre is sampled from: box-reduced by the whole factor that leaves its
     centre's shorter side still at least one pixel per point of the square (4 * hash_size) the
     view is squeezed to. Bilinear sampling costs per point, and a point per pixel of a reduced
-    copy reads every pixel of the image (averaged four by four, say), where as many points over
-    the full image would skip pixels and alias."""
+    copy reads every pixel of the image (averaged two by two on clothing-small), where as many
+    points over the full image would skip pixels and alias."""
     factor = int(scale * min(grey.size) // (4 * hash_size))
     return grey.reduce(factor) if factor >= 2 else grey
 
