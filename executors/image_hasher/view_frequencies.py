@@ -43,23 +43,19 @@ def grid_crops(scale: float, steps: int) -> list:
 
 def covered_before(start: float, stop: float, size: int, side: int) -> np.ndarray:
     """(side + 1, size): how much of each pixel of a line of `size` lies before each edge of
-    `side` equal runs of [start, stop): the weights of the line's running integral at the edges."""
+    `side` equal runs of [start, stop): the weights of the line's running integral at the edges.
+    A box filter at fractional edges (each pixel weighted by how much of it a run covers) is the
+    integral's rise over each run divided by the run's length: `np.diff` of these over it."""
     edges = start + (stop - start) / side * np.arange(side + 1.0)
     covered = edges[:, None] - np.arange(size, dtype=np.float64)
     return np.clip(covered, 0.0, 1.0, out=covered)
 
 
-def box_weights(start: float, stop: float, size: int, side: int) -> np.ndarray:
-    """(side, size): averages of `side` equal runs of [start, stop) of a line of `size` pixels,
-    each pixel weighted by how much of it the run covers (a box filter at fractional edges): the
-    integral's rise over each run divided by the run's length."""
-    return np.diff(covered_before(start, stop, size, side), axis=0) / ((stop - start) / side)
-
-
 @lru_cache(maxsize=8)
 def box_dct(hash_size: int) -> np.ndarray:
-    """(hash_size, 4 * hash_size + 1): `low_dct_rows @ box_weights` is `box_dct @ covered_before`
-    over the run length (the DCT of each run's rise, moved onto the edges): one product fewer."""
+    """(hash_size, 4 * hash_size + 1): the DCT of each run's rise moved onto the run edges, so that
+    `low_dct_rows @ diff(covered_before) / length` is `box_dct @ covered_before / length`,
+    without the difference."""
     dct = low_dct_rows(4 * hash_size, hash_size)
     return read_only(np.concatenate([-dct[:, :1], dct[:, :-1] - dct[:, 1:], dct[:, -1:]], axis=1))
 

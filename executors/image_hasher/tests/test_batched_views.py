@@ -16,7 +16,8 @@ from executors.image_hasher.evidence import (VERIFY_HASH_SIZE, VERIFY_SIDE, VERI
                                              verification_cuts, verification_frequencies, verification_hashes)
 from executors.image_hasher.hashes import (RESAMPLE, low_dct_rows, perceptual_hash, perceptual_hashes,
                                            perceptual_hashes_by_product)
-from executors.image_hasher.view_frequencies import WHOLE, box_weights, oriented_frequencies, view_frequencies
+from executors.image_hasher.view_frequencies import (WHOLE, covered_before, low_frequencies, oriented_frequencies,
+                                                     view_frequencies)
 from executors.image_hasher.view_frequencies import turned_centre as grid_turned_centre
 from executors.image_hasher.views import (CROP_SCALE, ORIENTATIONS, TURN_DEGREES, border_box, centre, cropped_at,
                                           oriented, trim_borders, turned_centre, view_hashes)
@@ -133,11 +134,18 @@ def test_the_dct_as_a_matrix_product_gives_scipys_bits_on_photos(hash_size):
     assert perceptual_hashes_by_product(flat, hash_size).shape == (1, hash_size, hash_size)
 
 
+def box_weights(start: float, stop: float, size: int, side: int) -> np.ndarray:
+    """(side, size): a box filter at fractional edges, the rise of covered_before over each run."""
+    return np.diff(covered_before(start, stop, size, side), axis=0) / ((stop - start) / side)
+
+
 def test_a_box_of_fractional_edges_weighs_pixels_by_how_much_of_them_it_covers():
     weights = box_weights(0.5, 3.5, 4, side=2)  # two runs of 1.5 pixels over pixels 0..3
     assert np.allclose(weights, [[1 / 3, 2 / 3, 0, 0], [0, 0, 2 / 3, 1 / 3]])
     assert np.allclose(box_weights(0, 10, 10, side=5) @ np.arange(10.0), [0.5, 2.5, 4.5, 6.5, 8.5])
-
+    # and the operators the evidence uses are those weights' low DCT frequencies
+    assert np.allclose(low_frequencies(267, 10.3, 250.7, VERIFY_HASH_SIZE),
+                       low_dct_rows(VERIFY_SIDE, VERIFY_HASH_SIZE) @ box_weights(10.3, 250.7, 267, VERIFY_SIDE), atol=1e-6)
 
 
 @pytest.mark.parametrize('path', PHOTOS[:4])
