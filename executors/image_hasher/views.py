@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from executors.image_hasher.decode import shrink
-from executors.image_hasher.hashes import RESAMPLE, compute_hashes, perceptual_hashes_by_product
+from executors.image_hasher.hashes import RESAMPLE, compute_hashes, perceptual_hashes_by_product, row_medians
 from executors.view_pairs import INDEX_VIEWS
 
 BORDER_TOLERANCE = 12  # grey levels: JPEG ringing next to a flat border stays within this
@@ -50,8 +50,8 @@ def border_box(grey: Image.Image, tolerance: int = BORDER_TOLERANCE) -> tuple:
     outermost pixels. The whole image when nothing (or too much) would be cut."""
     whole = (0, 0, grey.width, grey.height)
     pixels = np.asarray(grey)
-    frame = np.sort(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]))
-    border = (int(frame[(frame.size - 1) // 2]) + int(frame[frame.size // 2])) / 2  # their median
+    frame = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    border = float(row_medians(frame[None].astype(np.float64))[0, 0])
     # |pixel - border| > tolerance, in whole grey levels: no copy of the pixels in a wider type
     darkest, brightest = max(math.ceil(border - tolerance), 0), min(math.floor(border + tolerance), 255)
     differs = (pixels < darkest) | (pixels > brightest)
