@@ -41,13 +41,14 @@ def grid_crops(scale: float, steps: int) -> list:
     return [((top, top + scale), (left, left + scale)) for top in positions for left in positions]
 
 
-def covered_before(start: float, stop: float, size: int, side: int) -> np.ndarray:
-    """(side + 1, size): how much of each pixel of a line of `size` lies before each edge of
-    `side` equal runs of [start, stop): the weights of the line's running integral at the edges.
-    A box filter at fractional edges (each pixel weighted by how much of it a run covers) is the
-    integral's rise over each run divided by the run's length: `np.diff` of these over it."""
-    edges = start + (stop - start) / side * np.arange(side + 1.0)
-    covered = edges[:, None] - np.arange(size, dtype=np.float64)
+def covered_before(starts: np.ndarray, stops: np.ndarray, size: int, side: int) -> np.ndarray:
+    """(ranges, side + 1, size): for each range [start, stop) of a line of `size` pixels, how
+    much of each pixel lies before each edge of `side` equal runs of the range: the weights of
+    the line's running integral at the edges. A box filter at fractional edges (each pixel
+    weighted by how much of it a run covers) is the integral's rise over each run divided by the
+    run's length: `np.diff` of these over it."""
+    edges = starts[:, None] + (stops - starts)[:, None] / side * np.arange(side + 1.0)
+    covered = edges[:, :, None] - np.arange(size, dtype=np.float64)
     return np.clip(covered, 0.0, 1.0, out=covered)
 
 
@@ -65,9 +66,17 @@ def low_frequencies(size: int, start: float, stop: float, hash_size: int) -> np.
     """(hash_size, size) float32: the hash_size lowest DCT frequencies of [start, stop) of a line
     of `size` pixels squeezed to 4 * hash_size by a box filter. Built for every new image size
     (and trimmed box): the cheap way, box_dct."""
+    return read_only(ranges_low_frequencies(size, ((start, stop),), hash_size)[0])
+
+
+def ranges_low_frequencies(size: int, ranges, hash_size: int) -> np.ndarray:
+    """(len(ranges), hash_size, size) float32: low_frequencies of each (start, stop) of `ranges`,
+    in one pass: a photo collection's every image has a size of its own, and a dozen ranges
+    built one by one cost their numpy calls a dozen times."""
     side = 4 * hash_size
-    weights = box_dct(hash_size) @ covered_before(start, stop, size, side) / ((stop - start) / side)
-    return read_only(weights.astype(np.float32))
+    starts, stops = np.asarray(ranges, dtype=np.float64).T
+    weights = box_dct(hash_size) @ covered_before(starts, stops, size, side)
+    return (weights / ((stops - starts) / side)[:, None, None]).astype(np.float32)
 
 
 @lru_cache(maxsize=32)  # datasets come in a few sizes; an entry is 41 x 16 x width floats
@@ -77,10 +86,13 @@ def fixed_operators(cuts: tuple, height: int, width: int, hash_size: int) -> tup
     columns (n, hash_size, width), each cut's place among `cuts` (n,)). At least one cut is boxed."""
     boxed = [(place, cut) for place, cut in enumerate(cuts) if isinstance(cut, tuple)]
     ranges = list(dict.fromkeys(rows for _, (rows, _) in boxed))
+    spans = list(dict.fromkeys(columns for _, (_, columns) in boxed))
+    down = ranges_low_frequencies(height, [(top * height, bottom * height) for top, bottom in ranges], hash_size)
+    across = ranges_low_frequencies(width, [(left * width, right * width) for left, right in spans], hash_size)
     return tuple(read_only(array) for array in (
-        np.concatenate([low_frequencies(height, top * height, bottom * height, hash_size) for top, bottom in ranges]),
+        down.reshape(-1, height),
         np.array([ranges.index(rows) for _, (rows, _) in boxed]),
-        np.stack([low_frequencies(width, left * width, right * width, hash_size) for _, (_, (left, right)) in boxed]),
+        across[[spans.index(columns) for _, (_, columns) in boxed]],
         np.array([place for place, _ in boxed])))
 
 

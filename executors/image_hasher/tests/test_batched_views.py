@@ -17,7 +17,7 @@ from executors.image_hasher.evidence import (VERIFY_HASH_SIZE, VERIFY_SIDE, VERI
 from executors.image_hasher.hashes import (RESAMPLE, low_dct_rows, perceptual_hash, perceptual_hashes,
                                            perceptual_hashes_by_product)
 from executors.image_hasher.view_frequencies import (WHOLE, covered_before, low_frequencies, oriented_frequencies,
-                                                     view_frequencies)
+                                                     ranges_low_frequencies, view_frequencies)
 from executors.image_hasher.view_frequencies import turned_centre as grid_turned_centre
 from executors.image_hasher.views import (CROP_SCALE, ORIENTATIONS, TURN_DEGREES, border_box, centre, cropped_at,
                                           oriented, trim_borders, turned_centre, view_hashes)
@@ -136,7 +136,7 @@ def test_the_dct_as_a_matrix_product_gives_scipys_bits_on_photos(hash_size):
 
 def box_weights(start: float, stop: float, size: int, side: int) -> np.ndarray:
     """(side, size): a box filter at fractional edges, the rise of covered_before over each run."""
-    return np.diff(covered_before(start, stop, size, side), axis=0) / ((stop - start) / side)
+    return np.diff(covered_before(np.array([start]), np.array([stop]), size, side)[0], axis=0) / ((stop - start) / side)
 
 
 def test_a_box_of_fractional_edges_weighs_pixels_by_how_much_of_them_it_covers():
@@ -146,6 +146,16 @@ def test_a_box_of_fractional_edges_weighs_pixels_by_how_much_of_them_it_covers()
     # and the operators the evidence uses are those weights' low DCT frequencies
     assert np.allclose(low_frequencies(267, 10.3, 250.7, VERIFY_HASH_SIZE),
                        low_dct_rows(VERIFY_SIDE, VERIFY_HASH_SIZE) @ box_weights(10.3, 250.7, 267, VERIFY_SIDE), atol=1e-6)
+
+
+def test_the_operators_of_many_ranges_at_once_are_each_ranges_own():
+    ranges = [(0.0, 267.0), (10.3, 250.7), (13.35, 253.65), (0.0, 200.25), (66.75, 267.0), (100.5, 101.0)]
+    together = ranges_low_frequencies(267, ranges, VERIFY_HASH_SIZE)
+    assert together.dtype == np.float32 and together.shape == (len(ranges), VERIFY_HASH_SIZE, 267)
+    for found, (start, stop) in zip(together, ranges):  # bit for bit: stored evidence must not move
+        assert np.array_equal(found, ranges_low_frequencies(267, [(start, stop)], VERIFY_HASH_SIZE)[0])
+        assert np.allclose(found, low_dct_rows(VERIFY_SIDE, VERIFY_HASH_SIZE) @ box_weights(start, stop, 267, VERIFY_SIDE),
+                           atol=1e-5)
 
 
 @pytest.mark.parametrize('path', PHOTOS[:4])
