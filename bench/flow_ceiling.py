@@ -16,7 +16,7 @@ the same files, beside the decode floor of bench/hashing.py. Prints one JSON lin
 images/s once started, its share of the floor, and the CPU seconds of the whole process tree
 (its Flow included, start included) per image.
 
-    python bench/flow_ceiling.py [--folder DIR] [--count N] [--rounds 2] [--stages read,decode,full]
+    python bench/flow_ceiling.py [--folder DIR] [--count N] [--rounds 2] [--stages read,decode,full] [--batch-sizes 32,128]
 """
 import os
 import sys
@@ -85,7 +85,7 @@ flow = load_flow(config)
 flow.start()
 try:
     ready = time.perf_counter()
-    tally = index_files(Connection(Client(host=flow.host, port=flow.port, protocol='grpc'), remote=False), files, {{}})
+    tally = index_files(Connection(Client(host=flow.host, port=flow.port, protocol='grpc'), remote=False), files, {{}}, batch_size={batch_size})
     done = time.perf_counter()
 finally:
     flow.close()
@@ -93,7 +93,7 @@ print(json.dumps({{'start_s': ready - started, 'index_s': done - ready, 'summary
 """
 
 
-def run_stage(stage: str, paths) -> dict:
+def run_stage(stage: str, paths, batch_size: int = 32) -> dict:
     """One fresh `app.py index`-like run with the hasher cut at `stage`: its times and the CPU of
     its whole process tree."""
     import json
@@ -105,7 +105,7 @@ def run_stage(stage: str, paths) -> dict:
         listing = os.path.join(scratch, 'files.txt')
         with open(listing, 'w') as file:
             file.write('\n'.join(paths))
-        code = RUN.format(repository=REPOSITORY, listing=listing, stage=stage,
+        code = RUN.format(repository=REPOSITORY, listing=listing, stage=stage, batch_size=batch_size,
                           workspace=os.path.join(scratch, 'workspace'))
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         finished = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=scratch,
@@ -131,6 +131,8 @@ def main() -> None:
     parser.add_argument('--folder', help='an existing folder of images instead of the benchmark photos')
     parser.add_argument('--rounds', type=int, default=2, help='times each stage runs, alternated')
     parser.add_argument('--stages', default=','.join(STAGES))
+    parser.add_argument('--batch-sizes', default='32', help="images per request, as app.py index's --batch-size; "
+                                                             'several (comma-separated) are alternated')
     parser.add_argument('--output', default='/tmp/bench-flow-ceiling.json')
     args = parser.parse_args()
     stages = args.stages.split(',')
@@ -142,13 +144,16 @@ def main() -> None:
     floor = len(paths) / decode_floor(paths)
     report['decode_floor_images_per_s'] = floor
     print('decode_floor', json.dumps({'images_per_s': floor}), flush=True)
+    batch_sizes = [int(size) for size in args.batch_sizes.split(',')]
     for round_number in range(args.rounds):
         for stage in stages:
-            run = run_stage(stage, paths)
-            run.update(stage=stage, round=round_number, images_per_s_started=len(paths) / run['index_s'],
-                       share_of_floor_started=len(paths) / run['index_s'] / floor)
-            report['runs'].append(run)
-            print(stage, json.dumps(run), flush=True)
+            for batch_size in batch_sizes:
+                run = run_stage(stage, paths, batch_size)
+                run.update(stage=stage, batch_size=batch_size, round=round_number,
+                           images_per_s_started=len(paths) / run['index_s'],
+                           share_of_floor_started=len(paths) / run['index_s'] / floor)
+                report['runs'].append(run)
+                print(stage, json.dumps(run), flush=True)
     finish(report, args.output)
 
 
