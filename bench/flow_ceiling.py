@@ -69,7 +69,8 @@ class CeilingHasher(ImageHasher):
 
 
 RUN = """
-import json, resource, sys, time
+import json, os, sys, time
+os.environ.setdefault('JINA_LOG_LEVEL', 'ERROR')  # as client.connection.connect sets it
 sys.path.insert(0, {repository!r})
 started = time.perf_counter()
 from client.connection import Connection, flow_config, load_flow
@@ -94,26 +95,15 @@ print(json.dumps({{'start_s': ready - started, 'index_s': done - ready, 'summary
 
 
 def run_stage(stage: str, paths, batch_size: int = 32) -> dict:
-    """One fresh `app.py index`-like run with the hasher cut at `stage`: its times and the CPU of
-    its whole process tree."""
-    import json
+    """One fresh `app.py index`-like run with the hasher cut at `stage` (bench/hashing.py's
+    timed_index): its times and the CPU of its whole process tree."""
     import resource
-    import subprocess
-    import tempfile
 
-    with tempfile.TemporaryDirectory() as scratch:
-        listing = os.path.join(scratch, 'files.txt')
-        with open(listing, 'w') as file:
-            file.write('\n'.join(paths))
-        code = RUN.format(repository=REPOSITORY, listing=listing, stage=stage, batch_size=batch_size,
-                          workspace=os.path.join(scratch, 'workspace'))
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        finished = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=scratch,
-                                  env={**os.environ, 'JINA_LOG_LEVEL': 'ERROR'})
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if finished.returncode != 0:
-        raise SystemExit(f'stage {stage} failed:\n{finished.stderr[-3000:]}')
-    found = json.loads(finished.stdout.strip().splitlines()[-1])
+    from bench.hashing import timed_index
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    found = timed_index(paths, RUN, stage=stage, batch_size=batch_size)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return {**found, 'cpu_s': cpu, 'cpu_ms_per_image': cpu / len(paths) * 1e3}
 

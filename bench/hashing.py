@@ -92,15 +92,17 @@ def decode_floor(paths):
     return time.perf_counter() - started
 
 
-def timed_index(paths):
+def timed_index(paths, script: str = TIMED_INDEX, **fields):
     """{start_s, index_s, summary}: the client code of `app.py index` (local Flow, defaults) in a
-    fresh process on a fresh workspace, the Flow's start (imports included) timed apart."""
+    fresh process on a fresh workspace, the Flow's start (imports included) timed apart. Another
+    `script` (bench/flow_ceiling.py's) gets `fields` filled in besides the repository, the listing
+    of `paths` and the workspace, and prints the same JSON line."""
     with tempfile.TemporaryDirectory() as scratch:
         listing = os.path.join(scratch, 'files.txt')
         with open(listing, 'w') as file:
             file.write('\n'.join(paths))
-        command = [sys.executable, '-c', TIMED_INDEX.format(repository=REPOSITORY, listing=listing,
-                                                             workspace=os.path.join(scratch, 'workspace'))]
+        command = [sys.executable, '-c', script.format(repository=REPOSITORY, listing=listing,
+                                                       workspace=os.path.join(scratch, 'workspace'), **fields)]
         finished = subprocess.run(command, capture_output=True, text=True, cwd=scratch)
     if finished.returncode != 0:
         raise SystemExit(f'timed index failed:\n{finished.stderr[-2000:]}')

@@ -85,14 +85,14 @@ def fixed_operators(cuts: tuple, height: int, width: int, hash_size: int) -> tup
     range of rows stacked once: (rows (hash_size * ranges, height), each cut's range (n,),
     columns (n, hash_size, width), each cut's place among `cuts` (n,)). At least one cut is boxed."""
     boxed = [(place, cut) for place, cut in enumerate(cuts) if isinstance(cut, tuple)]
-    ranges = list(dict.fromkeys(rows for _, (rows, _) in boxed))
-    spans = list(dict.fromkeys(columns for _, (_, columns) in boxed))
-    down = ranges_low_frequencies(height, [(top * height, bottom * height) for top, bottom in ranges], hash_size)
-    across = ranges_low_frequencies(width, [(left * width, right * width) for left, right in spans], hash_size)
+    row_ranges = list(dict.fromkeys(rows for _, (rows, _) in boxed))
+    column_ranges = list(dict.fromkeys(columns for _, (_, columns) in boxed))
+    down = ranges_low_frequencies(height, [(top * height, bottom * height) for top, bottom in row_ranges], hash_size)
+    across = ranges_low_frequencies(width, [(left * width, right * width) for left, right in column_ranges], hash_size)
     return tuple(read_only(array) for array in (
         down.reshape(-1, height),
-        np.array([ranges.index(rows) for _, (rows, _) in boxed]),
-        across[[spans.index(columns) for _, (_, columns) in boxed]],
+        np.array([row_ranges.index(rows) for _, (rows, _) in boxed]),
+        across[[column_ranges.index(columns) for _, (_, columns) in boxed]],
         np.array([place for place, _ in boxed])))
 
 
